@@ -1,0 +1,53 @@
+/* Control groups: the only header the rest of husk includes.  This is the foundation's minimal
+ * driver: detect the host layout, create the container's cgroup at linux.cgroupsPath, move the
+ * container in, mount it for the container, destroy it.  Resources come with the cgroup issue.
+ * config-linux.md "Control groups", "cgroupsPath".  */
+#ifndef HUSK_CGROUP_H
+#define HUSK_CGROUP_H
+
+#include <stdbool.h>
+#include <sys/types.h>
+
+#include "error.h"
+#include "spec.h"
+
+enum husk_cgroup_mode
+{
+  HUSK_CGROUP_UNIFIED, /* cgroup v2 only */
+  HUSK_CGROUP_LEGACY,  /* cgroup v1 only */
+  HUSK_CGROUP_HYBRID,  /* v1 controllers + a v2 mount at /sys/fs/cgroup/unified: v1 is used */
+};
+
+struct husk_cgroup;
+
+/* Detect the host layout by statfs of /sys/fs/cgroup and /sys/fs/cgroup/unified.
+ * Returns the mode, or -1 with ERR when no cgroup filesystem is mounted.  */
+int cgroup_detect_mode (struct husk_err *err);
+
+/* Create the cgroup for container ID from SPEC's linux.cgroupsPath (absolute: under the hierarchy
+ * root; relative or absent: under husk's own cgroup, "husk/<id>" by default), in every v1 hierarchy
+ * or in the v2 tree.  Applies what resources this driver supports and refuses the rest with
+ * "not supported yet".  Returns the cgroup (free with cgroup_free), or NULL with ERR; on failure
+ * nothing is left behind.  */
+struct husk_cgroup *cgroup_create (const struct husk_spec *spec, const char *id, struct husk_err *err);
+
+/* Move PID into CG (every hierarchy).  Returns 0, or -1 with ERR.  */
+int cgroup_enter (const struct husk_cgroup *cg, pid_t pid, struct husk_err *err);
+
+/* Mount the container's cgroup filesystem for a `cgroup` mount on TARGETFD (an O_PATH fd of the
+ * destination directory, inside the rootfs), called in the child.  v2: cgroup2; v1/hybrid: a tmpfs
+ * holding one mount per hierarchy.  With CGROUPNS each mount shows the namespace root; without, the
+ * container's own cgroup directory is bind-mounted.  MOUNT_ATTR are MOUNT_ATTR_* flags (RDONLY,
+ * NOSUID, ...) for every mount made.  CG NULL: only the tmpfs/cgroup2 is mounted.
+ * Returns 0, or -1 with ERR.  */
+int cgroup_mount (const struct husk_cgroup *cg, int targetfd, bool cgroupns, unsigned int mount_attr,
+                  struct husk_err *err);
+
+/* Kill everything left in CG and remove its directories (retrying while busy).  Safe on a
+ * half-made cgroup.  Returns 0, or -1 with ERR.  */
+int cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err);
+
+/* Free CG's memory (does not remove it); NULL allowed.  */
+void cgroup_free (struct husk_cgroup *cg);
+
+#endif

@@ -1,0 +1,42 @@
+/* The process attributes set in the child just before execve: rlimits, oom_score_adj, sysctl,
+ * user and groups, umask, cwd, scheduler, I/O priority, personality, env lookup of the executable.
+ * config.md "Process", "POSIX process", "Linux process"; config-linux.md "Sysctl", "Personality".  */
+#ifndef HUSK_PROCESS_H
+#define HUSK_PROCESS_H
+
+#include "error.h"
+#include "spec.h"
+
+/* setrlimit each of PROCESS->rlimits.  Returns 0, or -1 with ERR ("process.rlimits[1]: ...").  */
+int process_set_rlimits (const struct husk_process *process, struct husk_err *err);
+
+/* Write PROCESS->oom_score_adj (when set) to self/oom_score_adj under the procfs root PROCFD
+ * (from fs_open_procfs).  Returns 0, or -1 with ERR.  */
+int process_set_oom_score_adj (const struct husk_process *process, int procfd, struct husk_err *err);
+
+/* Write each linux.sysctl entry to sys/<key with . -> /> under PROCFD (the key must not contain
+ * "..", and the file is opened without following symlinks).  Returns 0, or -1 with ERR.  */
+int process_set_sysctl (const struct husk_linux *linux_, int procfd, struct husk_err *err);
+
+/* Scheduler (sched_setattr), ioPriority (ioprio_set), personality: each only when present.
+ * Returns 0, or -1 with ERR naming the field.  */
+int process_set_scheduler (const struct husk_process *process, struct husk_err *err);
+int process_set_io_priority (const struct husk_process *process, struct husk_err *err);
+int process_set_personality (const struct husk_linux *linux_, struct husk_err *err);
+
+/* setgroups(additionalGids), setresgid, setresuid to USER, keeping capabilities across the uid
+ * change (PR_SET_KEEPCAPS) so caps_apply() can set them afterwards; then umask when set.
+ * SETGROUPS_ALLOWED false (a user namespace whose setgroups is "deny") skips setgroups when the list
+ * is empty and fails otherwise.  Returns 0, or -1 with ERR.  */
+int process_set_user (const struct husk_user *user, int setgroups_allowed, struct husk_err *err);
+
+/* chdir to CWD and check with getcwd that it is inside the container's root (the kernel prefixes
+ * "(unreachable)" otherwise).  SECURITY.md CVE-2024-21626.  Returns 0, or -1 with ERR.  */
+int process_chdir (const char *cwd, struct husk_err *err);
+
+/* Find ARGS[0] like execvp with PATH from ENV (NULL-terminated; "/usr/local/sbin:...:/bin" when it
+ * has none).  Returns a malloc'd absolute path of an executable regular file, or NULL with ERR
+ * ("executable 'foo' not found in $PATH").  */
+char *process_find_executable (const char *arg0, char *const *env, struct husk_err *err);
+
+#endif

@@ -1,0 +1,81 @@
+/* Small helpers shared by all of husk: cleanup attributes, ownership hand-off, allocation that
+ * cannot fail, whole-file reads and writes relative to a directory fd, number parsing.  */
+#ifndef HUSK_UTIL_H
+#define HUSK_UTIL_H
+
+#include <stdbool.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <dirent.h>
+
+#include "error.h"
+
+#define ARRAY_SIZE(a) (sizeof (a) / sizeof ((a)[0]))
+
+/* Cleanup attributes: the variable is released when it goes out of scope.  */
+void cleanup_freep (void *p);
+void cleanup_closep (int *fd);
+void cleanup_fclosep (FILE **f);
+void cleanup_closedirp (DIR **d);
+void cleanup_strvp (char ***v);
+#define cleanup_free __attribute__ ((cleanup (cleanup_freep)))
+#define cleanup_close __attribute__ ((cleanup (cleanup_closep)))
+#define cleanup_fclose __attribute__ ((cleanup (cleanup_fclosep)))
+#define cleanup_dir __attribute__ ((cleanup (cleanup_closedirp)))
+#define cleanup_strv __attribute__ ((cleanup (cleanup_strvp)))
+
+/* Hand ownership out of a cleanup variable: returns the value and leaves NULL / -1 behind.  */
+#define steal_ptr(pp)                                                                                  \
+  ({                                                                                                   \
+    __typeof__ (*(pp)) _v = *(pp);                                                                     \
+    *(pp) = NULL;                                                                                      \
+    _v;                                                                                                \
+  })
+static inline int
+steal_fd (int *fd)
+{
+  int v = *fd;
+  *fd = -1;
+  return v;
+}
+
+/* Allocation: husk treats out-of-memory as fatal (abort with a message), so callers need no checks.  */
+void *xmalloc (size_t size);
+void *xcalloc (size_t n, size_t size);
+void *xrealloc (void *p, size_t size);
+char *xstrdup (const char *s);
+char *xasprintf (const char *fmt, ...) __attribute__ ((format (printf, 1, 2)));
+
+/* NULL-terminated string vectors.  */
+size_t strv_len (char *const *v);
+void strv_free (char **v);
+
+/* Read the whole regular file NAME (relative to DIRFD, or absolute) into a NUL-terminated buffer of
+ * at most MAX bytes; *LEN gets its length in bytes when LEN is not NULL.  The last component is not
+ * followed if it is a symlink (O_NOFOLLOW).  Returns the buffer (free it), or NULL with ERR: errno from
+ * open/read, EFBIG when larger than MAX.  */
+char *read_file_at (int dirfd, const char *name, size_t max, size_t *len, struct husk_err *err);
+
+/* Write LEN bytes of DATA to the existing file NAME relative to DIRFD (O_WRONLY|O_NOFOLLOW|O_CLOEXEC,
+ * no creation, no truncation: for /proc and /sys control files).  Returns 0, or -1 with ERR.  */
+int write_file_at (int dirfd, const char *name, const void *data, size_t len, struct husk_err *err);
+
+/* write(2) all of BUF to FD, retrying on EINTR and short writes.  Returns 0, or -1 with errno set.  */
+int write_all (int fd, const void *buf, size_t len);
+
+/* Parse a whole decimal string into *OUT.  Returns 0, or -1 with errno EINVAL/ERANGE.  */
+int parse_u64 (const char *s, uint64_t *out);
+int parse_i64 (const char *s, int64_t *out);
+
+/* True when S starts with PREFIX.  */
+static inline bool
+has_prefix (const char *s, const char *prefix)
+{
+  while (*prefix != '\0')
+    if (*s++ != *prefix++)
+      return false;
+  return true;
+}
+
+#endif
