@@ -1,1 +1,21 @@
-/* placeholder */
+/* The command table: one function per command, each in its own cmd_<name>.c.  */
+#ifndef HUSK_COMMANDS_H
+#define HUSK_COMMANDS_H
+
+#include <stdbool.h>
+
+#include "error.h"
+
+/* Global options, parsed by main() before the command name.  */
+struct husk_globals
+{
+  const char *root; /* state root: --root, default /run/husk (or $XDG_RUNTIME_DIR/husk) */
+  bool systemd_cgroup;
+};
+
+/* Each command parses its own options from ARGC/ARGV (ARGV[0] is the command name).  Returns the
+ * exit status for husk (>= 0), or -1 with ERR, which main() prints.  */
+int cmd_run (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_spec (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+
+#endif

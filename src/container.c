@@ -1,2 +1,288 @@
-/* placeholder */
+/* The PARENT side of creating and running a container (see container.h).
+ *
+ * container_run() reads as the ordered list of what the parent does; the child's list is
+ * child_setup() in child.c, and the SYNC_* messages line the two up.  Everything made on the host
+ * (state dir, cgroup, process) is undone on the one `fail:` path.  */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/signalfd.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+#include <linux/sched.h>
+
+#include "cgroup/cgroup.h"
+#include "child.h"
+#include "container.h"
+#include "ns/ns.h"
+#include "ns/userns.h"
+#include "seccomp.h"
+#include "spec.h"
+#include "state.h"
+#include "sync.h"
+#include "util.h"
+
+/* Fields the config may hold that later issues implement: refused clearly, never ignored.  */
+static int
+check_supported (const struct husk_spec *spec, struct husk_err *err)
+{
+  static const char fmt[] = "config.json: %s: not supported yet";
+  const struct husk_process *p = spec->process;
+  const struct husk_linux *lx = spec->linux;
+  const struct husk_hooks *h = spec->hooks;
+
+  if (p == NULL)
+    return husk_err_set (err, 0, "config.json: process: missing");
+  if (p->terminal)
+    return husk_err_set (err, 0, fmt, "process.terminal");
+  if (p->apparmor_profile != NULL && *p->apparmor_profile != '\0')
+    return husk_err_set (err, 0, fmt, "process.apparmorProfile");
+  if (p->selinux_label != NULL && *p->selinux_label != '\0')
+    return husk_err_set (err, 0, fmt, "process.selinuxLabel");
+  if (p->exec_cpu_affinity != NULL)
+    return husk_err_set (err, 0, fmt, "process.execCPUAffinity");
+  if (h != NULL
+      && (h->n_prestart || h->n_create_runtime || h->n_create_container || h->n_start_container
+          || h->n_poststart || h->n_poststop))
+    return husk_err_set (err, 0, fmt, "hooks");
+  if (lx == NULL)
+    return 0;
+  if (lx->intel_rdt != NULL)
+    return husk_err_set (err, 0, fmt, "linux.intelRdt");
+  if (lx->n_net_devices > 0)
+    return husk_err_set (err, 0, fmt, "linux.netDevices");
+  if (lx->memory_policy != NULL)
+    return husk_err_set (err, 0, fmt, "linux.memoryPolicy");
+  if (lx->mount_label != NULL && *lx->mount_label != '\0')
+    return husk_err_set (err, 0, fmt, "linux.mountLabel");
+  if (lx->seccomp != NULL && lx->seccomp->listener_path != NULL)
+    return husk_err_set (err, 0, fmt, "linux.seccomp.listenerPath");
+  return 0;
+}
+
+static pid_t
+clone_child (unsigned long flags, int *pidfd)
+{
+  struct clone_args args = {
+    .flags = flags | CLONE_PIDFD,
+    .pidfd = (uint64_t) (uintptr_t) pidfd,
+    .exit_signal = SIGCHLD,
+  };
+
+  return (pid_t) syscall (SYS_clone3, &args, sizeof args);
+}
+
+/* Write PID as digits only, no newline (containerd and conmon read it so), atomically.  */
+static int
+write_pid_file (const char *path, pid_t pid, struct husk_err *err)
+{
+  cleanup_free char *tmp = xasprintf ("%s.husk-tmp", path);
+  char buf[16];
+  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
+  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+  if (fd < 0)
+    return husk_err_set (err, errno, "open pid file '%s'", tmp);
+  if (write_all (fd, buf, (size_t) n) < 0)
+    {
+      int e = errno;
+      (void) close (fd);
+      (void) unlink (tmp);
+      return husk_err_set (err, e, "write pid file '%s'", tmp);
+    }
+  (void) close (fd);
+  if (rename (tmp, path) < 0)
+    {
+      int e = errno;
+      (void) unlink (tmp);
+      return husk_err_set (err, e, "rename pid file to '%s'", path);
+    }
+  return 0;
+}
+
+/* Wait for the container process, forwarding every signal husk receives to it.  SIGS is blocked in
+ * husk and read from SFD.  Returns the exit status as a shell reports it.  */
+static int
+wait_forwarding (pid_t pid, int pidfd, int sfd)
+{
+  for (;;)
+    {
+      struct signalfd_siginfo si;
+      int status;
+      pid_t r = waitpid (pid, &status, WNOHANG);
+      if (r == pid)
+        return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+      if (r < 0 && errno != EINTR)
+        return 255;
+      ssize_t n = read (sfd, &si, sizeof si);
+      if (n != sizeof si || si.ssi_signo == SIGCHLD)
+        continue;
+      (void) syscall (SYS_pidfd_send_signal, pidfd, (int) si.ssi_signo, NULL, 0);
+    }
+}
+
+int
+container_run (const struct husk_run_opts *o, struct husk_err *err)
+{
+  cleanup_free char *bundle = NULL, *config = NULL, *rootfs = NULL;
+  cleanup_spec struct husk_spec *spec = NULL;
+  cleanup_close int statefd = -1, pidfd = -1, sfd = -1;
+  struct husk_seccomp_bpf bpf = { 0 };
+  struct husk_ns_plan plan;
+  struct husk_cgroup *cg = NULL;
+  int sync[2] = { -1, -1 }, saved_pid = -1, saved_time = -1, ret = -1;
+  pid_t pid = -1;
+  sigset_t all, old;
+  struct husk_err ignored;
+
+  for (int t = 0; t < HUSK_NS_COUNT; t++)
+    plan.join_fd[t] = -1;
+  (void) sigprocmask (SIG_BLOCK, NULL, &old);
+
+  /* Nothing exists yet: bad input fails here with nothing to undo.  */
+  if (state_check_id (o->id, err) < 0)
+    return -1;
+  bundle = realpath (o->bundle, NULL);
+  if (bundle == NULL)
+    return husk_err_set (err, errno, "bundle '%s'", o->bundle);
+  config = xasprintf ("%s/config.json", bundle);
+  spec = spec_load (config, err);
+  if (spec == NULL || spec_validate (spec, "config.json", err) < 0 || check_supported (spec, err) < 0)
+    return -1;
+  if (o->systemd_cgroup)
+    return husk_err_set (err, 0, "--systemd-cgroup: not supported yet");
+  rootfs = spec->root->path[0] == '/' ? xstrdup (spec->root->path)
+                                      : xasprintf ("%s/%s", bundle, spec->root->path);
+  {
+    struct stat st;
+    if (stat (rootfs, &st) < 0)
+      return husk_err_set (err, errno, "config.json: root.path: '%s'", rootfs);
+    if (!S_ISDIR (st.st_mode))
+      return husk_err_set (err, ENOTDIR, "config.json: root.path: '%s'", rootfs);
+  }
+  /* Compiled before the child exists, so a bad profile fails early and the child runs no libseccomp. */
+  if (spec->linux != NULL && seccomp_compile (spec->linux->seccomp, &bpf, err) < 0)
+    return -1;
+  if (ns_plan_make (spec, &plan, err) < 0)
+    goto fail_early;
+
+  /* The first thing made on the host: the state directory claims the id.  */
+  statefd = state_create (o->root, o->id, err);
+  if (statefd < 0)
+    goto fail_early;
+  cg = cgroup_create (spec, o->id, err);
+  if (cg == NULL)
+    goto fail;
+  {
+    struct husk_state st = { .id = o->id, .status = "creating", .bundle = bundle, .cgroup_path = cgroup_path (cg),
+                             .spec = spec };
+    if (state_write (statefd, &st, err) < 0)
+      goto fail;
+  }
+  if (sync_pair (sync, err) < 0)
+    goto fail;
+
+  /* Signals are blocked from here and read through a signalfd, to be forwarded once the process runs;
+   * the child unblocks them for itself.  */
+  sigfillset (&all);
+  (void) sigprocmask (SIG_BLOCK, &all, &old);
+  sfd = signalfd (-1, &all, SFD_CLOEXEC);
+  if (sfd < 0)
+    {
+      husk_err_set (err, errno, "signalfd");
+      goto fail;
+    }
+
+  if (ns_enter_pid_for_children (&plan, &saved_pid, err) < 0
+      || ns_prepare_time (spec, &plan, &saved_time, err) < 0)
+    goto fail;
+  pid = clone_child (plan.clone_flags, &pidfd);
+  if (pid == 0)
+    {
+      struct husk_child_ctx ctx = {
+        .spec = spec, .bundle = bundle, .rootfs = rootfs, .sync_fd = sync[1], .ns = &plan,
+        .cgroup = cg, .seccomp = &bpf,
+      };
+      (void) close (sync[0]);
+      child_main (&ctx);
+    }
+  if (pid < 0)
+    {
+      husk_err_set (err, errno, "clone3 the container process");
+      goto fail;
+    }
+  (void) close (sync[1]);
+  sync[1] = -1;
+  if (ns_restore_pid (&saved_pid, err) < 0 || ns_restore_time (&saved_time, err) < 0)
+    goto fail;
+
+  if (plan.new_ns[HUSK_NS_USER] && userns_write_mappings (pid, spec->linux, err) < 0)
+    goto fail;
+  if (cgroup_enter (cg, pid, err) < 0)
+    goto fail;
+  /* sync 1 */
+  if (sync_send (sync[0], SYNC_GO, NULL, err) < 0)
+    goto fail;
+  /* sync 2 */
+  if (sync_wait (sync[0], SYNC_CREATED, err) < 0)
+    goto fail;
+  if (o->pid_file != NULL && write_pid_file (o->pid_file, pid, err) < 0)
+    goto fail;
+  {
+    struct husk_state st = { .id = o->id, .status = "running", .pid = pid, .start_time = state_pid_start_time (pid),
+                             .bundle = bundle, .cgroup_path = cgroup_path (cg), .spec = spec };
+    if (state_write (statefd, &st, err) < 0)
+      goto fail;
+  }
+  if (sync_send (sync[0], SYNC_START, NULL, err) < 0)
+    goto fail;
+  /* EOF: the child's end of the socket closed at execve.  */
+  if (sync_wait (sync[0], 0, err) < 0)
+    goto fail;
+
+  if (o->detach)
+    ret = 0;
+  else
+    {
+      ret = wait_forwarding (pid, pidfd, sfd);
+      pid = -1;
+      if (cgroup_destroy (cg, err) < 0)
+        husk_warn ("%s, ignoring", err->msg);
+      (void) state_remove (o->root, o->id, &ignored);
+    }
+  (void) sigprocmask (SIG_SETMASK, &old, NULL);
+  goto out;
+
+fail:
+  if (pid > 0)
+    {
+      (void) syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+      (void) waitpid (pid, NULL, 0);
+    }
+  (void) ns_restore_pid (&saved_pid, &ignored);
+  (void) ns_restore_time (&saved_time, &ignored);
+  (void) cgroup_destroy (cg, &ignored);
+  if (statefd >= 0)
+    (void) state_remove (o->root, o->id, &ignored);
+  if (o->pid_file != NULL && pid > 0)
+    (void) unlink (o->pid_file);
+  (void) sigprocmask (SIG_SETMASK, &old, NULL);
+fail_early:
+  ret = -1;
+out:
+  for (int i = 0; i < 2; i++)
+    if (sync[i] >= 0)
+      (void) close (sync[i]);
+  cgroup_free (cg);
+  ns_plan_release (&plan);
+  seccomp_bpf_release (&bpf);
+  return ret;
+}

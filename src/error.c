@@ -41,7 +41,8 @@ husk_err_prefix (struct husk_err *err, const char *fmt, ...)
     return -1;
   memcpy (old, err->msg, sizeof old);
   n = snprintf (err->msg, sizeof err->msg, "%s: %s", prefix, old);
-  (void) n; /* truncation keeps the start of the message, which is the useful part */
+  if (n >= (int) sizeof err->msg)
+    err->msg[sizeof err->msg - 1] = '\0'; /* truncated: the start is the useful part */
   return -1;
 }
 

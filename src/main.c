@@ -1,2 +1,145 @@
+/* husk: an OCI container runtime.  main() parses the global options, picks the log sink, finds the
+ * command in the table and runs it; it is the only place an error is printed.  */
 #include "config.h"
-int main (void) { return 0; }
+
+#include <getopt.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include "commands.h"
+#include "error.h"
+#include "exeseal.h"
+#include "util.h"
+
+struct command
+{
+  const char *name;
+  int (*fn) (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+  bool starts_process; /* runs a container process: re-executes from a sealed copy first */
+  const char *summary;
+};
+
+static const struct command commands[] = {
+  { "run", cmd_run, true, "create and start a container, wait for it" },
+  { "spec", cmd_spec, false, "write a default config.json" },
+};
+
+static void
+usage (FILE *out)
+{
+  fprintf (out, "Usage: husk [GLOBAL OPTIONS] COMMAND [OPTIONS] [ARGS]\n\n"
+                "An OCI container runtime (runtime-spec 1.2).\n\nCommands:\n");
+  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
+    fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
+  fprintf (out, "\nGlobal options:\n"
+                "  --root DIR            state directory (default /run/husk)\n"
+                "  --log FILE            write messages to FILE instead of stderr\n"
+                "  --log-format FORMAT   text (default) or json\n"
+                "  --debug               print debug messages\n"
+                "  --systemd-cgroup      use the systemd cgroup driver\n"
+                "  --version, --help\n");
+}
+
+static char *
+default_root (void)
+{
+  const char *xdg = getenv ("XDG_RUNTIME_DIR");
+
+  if (geteuid () != 0 && xdg != NULL && *xdg == '/')
+    return xasprintf ("%s/husk", xdg);
+  return xstrdup ("/run/husk");
+}
+
+int
+main (int argc, char **argv, char **envp)
+{
+  static const struct option opts[] = {
+    { "root", required_argument, NULL, 'r' },   { "log", required_argument, NULL, 'l' },
+    { "log-format", required_argument, NULL, 'f' }, { "debug", no_argument, NULL, 'd' },
+    { "systemd-cgroup", no_argument, NULL, 's' }, { "version", no_argument, NULL, 'v' },
+    { "help", no_argument, NULL, 'h' },         { NULL, 0, NULL, 0 },
+  };
+  struct husk_err err = { 0 };
+  struct husk_globals g = { 0 };
+  cleanup_free char *root = NULL;
+  const char *log_path = NULL;
+  enum husk_log_format format = HUSK_LOG_TEXT;
+  bool debug = false;
+  int c, ret;
+
+  /* "+": stop at the command name; the command parses the rest.  */
+  while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)
+    switch (c)
+      {
+      case 'r':
+        root = xstrdup (optarg);
+        break;
+      case 'l':
+        log_path = optarg;
+        break;
+      case 'f':
+        if (strcmp (optarg, "json") == 0)
+          format = HUSK_LOG_JSON;
+        else if (strcmp (optarg, "text") == 0)
+          format = HUSK_LOG_TEXT;
+        else
+          {
+            fprintf (stderr, "husk: --log-format: expected 'text' or 'json', got '%s'\n", optarg);
+            return 1;
+          }
+        break;
+      case 'd':
+        debug = true;
+        break;
+      case 's':
+        g.systemd_cgroup = true;
+        break;
+      case 'v':
+        printf ("husk version %s\nspec: 1.2.0\n", PACKAGE_VERSION);
+        return 0;
+      case 'h':
+        usage (stdout);
+        return 0;
+      default:
+        usage (stderr);
+        return 1;
+      }
+  if (husk_log_init (log_path, format, debug, &err) < 0)
+    {
+      husk_log_error (&err);
+      return 1;
+    }
+  if (optind >= argc)
+    {
+      usage (stderr);
+      return 1;
+    }
+  if (root == NULL)
+    root = default_root ();
+  g.root = root;
+
+  for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
+    {
+      if (strcmp (argv[optind], commands[i].name) != 0)
+        continue;
+      if (commands[i].starts_process && exeseal_ensure (argv, envp, &err) < 0)
+        {
+          husk_log_error (&err);
+          return 1;
+        }
+      /* The command parses its own options from its name on.  */
+      optind++;
+      ret = commands[i].fn (&g, argc - optind + 1, argv + optind - 1, &err);
+      if (ret < 0)
+        {
+          husk_log_error (&err);
+          return 1;
+        }
+      return ret;
+    }
+  husk_err_set (&err, 0, "unknown command '%s'", argv[optind]);
+  husk_log_error (&err);
+  return 1;
+}

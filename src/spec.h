@@ -17,6 +17,9 @@
 
 #include "error.h"
 
+/* gnu11 predefines `linux` as 1; husk names the config's "linux" object after the spec.  */
+#undef linux
+
 /* ---- config.md ---------------------------------------------------------------------------- */
 
 struct husk_id_mapping /* config-linux.md "User namespace mappings", also mounts[].uidMappings */

@@ -1,2 +1,495 @@
-/* placeholder */
+/* The foundation's cgroup driver (see cgroup.h): one directory per hierarchy, made at
+ * linux.cgroupsPath; device rules on v1; everything else in linux.resources is refused until the
+ * cgroup issue implements it.  */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/vfs.h>
+#include <time.h>
+#include <unistd.h>
+#include <linux/magic.h>
+
+#include "cgroup/cgroup.h"
+#include "util.h"
+
+#define CGROUP_ROOT "/sys/fs/cgroup"
+#define MAX_HIERARCHIES 24
+
+struct hierarchy
+{
+  char *mount;       /* "/sys/fs/cgroup/cpu,cpuacct" */
+  char *name;        /* "cpu,cpuacct", "systemd", "unified", or "" for a v2-only host */
+  char *options;     /* the v1 super options ("rw,cpu,cpuacct"), to match /proc/self/cgroup */
+  char *dir;         /* the container's directory in it */
+  char *made[16];    /* directories this cgroup made, outermost first */
+  size_t n_made;
+  bool v2;
+};
+
+struct husk_cgroup
+{
+  enum husk_cgroup_mode mode;
+  char *path;
+  struct hierarchy h[MAX_HIERARCHIES];
+  size_t n;
+};
+
+int
+cgroup_detect_mode (struct husk_err *err)
+{
+  struct statfs fs;
+
+  if (statfs (CGROUP_ROOT, &fs) < 0)
+    return husk_err_set (err, errno, "statfs '%s'", CGROUP_ROOT);
+  if (fs.f_type == CGROUP2_SUPER_MAGIC)
+    return HUSK_CGROUP_UNIFIED;
+  if (fs.f_type != TMPFS_MAGIC)
+    return husk_err_set (err, 0, "'%s' is neither cgroup2 nor a tmpfs of v1 hierarchies", CGROUP_ROOT);
+  if (statfs (CGROUP_ROOT "/unified", &fs) == 0 && fs.f_type == CGROUP2_SUPER_MAGIC)
+    return HUSK_CGROUP_HYBRID;
+  return HUSK_CGROUP_LEGACY;
+}
+
+const char *
+cgroup_path (const struct husk_cgroup *cg)
+{
+  return cg->path;
+}
+
+void
+cgroup_free (struct husk_cgroup *cg)
+{
+  if (cg == NULL)
+    return;
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      free (cg->h[i].mount);
+      free (cg->h[i].name);
+      free (cg->h[i].options);
+      free (cg->h[i].dir);
+      for (size_t j = 0; j < cg->h[i].n_made; j++)
+        free (cg->h[i].made[j]);
+    }
+  free (cg->path);
+  free (cg);
+}
+
+/* Fill CG->h from /proc/self/mountinfo: every cgroup hierarchy mounted right under /sys/fs/cgroup
+ * (v1 and hybrid), or /sys/fs/cgroup itself (v2).  */
+static int
+find_hierarchies (struct husk_cgroup *cg, struct husk_err *err)
+{
+  cleanup_fclose FILE *f = fopen ("/proc/self/mountinfo", "re");
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+
+  if (f == NULL)
+    return husk_err_set (err, errno, "open '/proc/self/mountinfo'");
+  while (getline (&line, &cap, f) > 0 && cg->n < MAX_HIERARCHIES)
+    {
+      char mnt[512], fstype[64], source[256], opts[512];
+      const char *sep = strstr (line, " - ");
+      if (sep == NULL || sscanf (line, "%*s %*s %*s %*s %511s", mnt) != 1
+          || sscanf (sep, " - %63s %255s %511s", fstype, source, opts) != 3)
+        continue;
+      bool v2 = strcmp (fstype, "cgroup2") == 0;
+      if (!v2 && strcmp (fstype, "cgroup") != 0)
+        continue;
+      if (cg->mode == HUSK_CGROUP_UNIFIED ? strcmp (mnt, CGROUP_ROOT) != 0
+                                          : (!has_prefix (mnt, CGROUP_ROOT "/") || strchr (mnt + 15, '/')))
+        continue;
+      bool dup = false;
+      for (size_t i = 0; i < cg->n; i++)
+        dup |= strcmp (cg->h[i].mount, mnt) == 0;
+      if (dup)
+        continue;
+      struct hierarchy *h = &cg->h[cg->n++];
+      h->mount = xstrdup (mnt);
+      h->name = xstrdup (cg->mode == HUSK_CGROUP_UNIFIED ? "" : mnt + strlen (CGROUP_ROOT "/"));
+      h->options = xstrdup (opts);
+      h->v2 = v2;
+    }
+  if (cg->n == 0)
+    return husk_err_set (err, 0, "no cgroup hierarchy found under '%s'", CGROUP_ROOT);
+  return 0;
+}
+
+/* The calling process's own cgroup in hierarchy H, from /proc/self/cgroup.  */
+static char *
+own_cgroup (const struct hierarchy *h, struct husk_err *err)
+{
+  cleanup_fclose FILE *f = fopen ("/proc/self/cgroup", "re");
+  cleanup_free char *line = NULL;
+  size_t cap = 0;
+
+  if (f == NULL)
+    return husk_err_set (err, errno, "open '/proc/self/cgroup'"), NULL;
+  while (getline (&line, &cap, f) > 0)
+    {
+      char *ctrl = strchr (line, ':'), *path;
+      if (ctrl == NULL || (path = strchr (++ctrl, ':')) == NULL)
+        continue;
+      *path++ = '\0';
+      path[strcspn (path, "\n")] = '\0';
+      bool match;
+      if (h->v2)
+        match = *ctrl == '\0';
+      else
+        {
+          /* "cpu,cpuacct" or "name=systemd": every listed controller must be in the super options.  */
+          match = *ctrl != '\0';
+          for (char *c = strtok (ctrl, ","); c != NULL && match; c = strtok (NULL, ","))
+            {
+              size_t n = strlen (c);
+              const char *o = h->options;
+              bool found = false;
+              while ((o = strstr (o, c)) != NULL && !found)
+                {
+                  found = (o == h->options || o[-1] == ',') && (o[n] == ',' || o[n] == '\0');
+                  o += n;
+                }
+              match = found;
+            }
+        }
+      if (match)
+        return xstrdup (path);
+    }
+  return husk_err_set (err, 0, "no entry for '%s' in /proc/self/cgroup", h->mount), NULL;
+}
+
+/* mkdir every missing component of REL under H->mount, remembering what was made.  */
+static int
+make_dirs (struct hierarchy *h, const char *rel, struct husk_err *err)
+{
+  cleanup_free char *dir = xasprintf ("%s%s%s", h->mount, *rel == '/' ? "" : "/", rel);
+  size_t base = strlen (h->mount);
+
+  for (char *p = dir + base + 1;; p++)
+    {
+      char c = *p;
+      if (c != '/' && c != '\0')
+        continue;
+      *p = '\0';
+      if (mkdir (dir, 0755) == 0)
+        {
+          if (h->n_made < ARRAY_SIZE (h->made))
+            h->made[h->n_made++] = xstrdup (dir);
+        }
+      else if (errno != EEXIST)
+        return husk_err_set (err, errno, "mkdir cgroup '%s'", dir);
+      *p = c;
+      if (c == '\0')
+        break;
+    }
+  h->dir = steal_ptr (&dir);
+  return 0;
+}
+
+static int
+write_rule (const char *dir, const char *file, const char *rule, struct husk_err *err)
+{
+  cleanup_close int fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+
+  if (fd < 0)
+    return husk_err_set (err, errno, "open cgroup '%s'", dir);
+  if (write_file_at (fd, file, rule, strlen (rule), err) < 0)
+    return husk_err_prefix (err, "cgroup '%s': '%s'", dir, rule);
+  return 0;
+}
+
+static void
+format_rule (char *buf, size_t size, char type, int64_t major, int64_t minor, const char *access)
+{
+  char ma[24] = "*", mi[24] = "*";
+
+  if (major >= 0)
+    (void) snprintf (ma, sizeof ma, "%lld", (long long) major);
+  if (minor >= 0)
+    (void) snprintf (mi, sizeof mi, "%lld", (long long) minor);
+  (void) snprintf (buf, size, "%c %s:%s %s", type, ma, mi, access);
+}
+
+/* v1 devices controller: the config's rules in order, then the devices every container needs and
+ * the config's linux.devices.  config-linux.md "Device allowlist".  */
+static int
+apply_device_rules (const struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err)
+{
+  static const struct { char type; int major, minor; } defaults[] = {
+    { 'c', 1, 3 }, { 'c', 1, 5 }, { 'c', 1, 7 }, { 'c', 1, 8 }, { 'c', 1, 9 }, { 'c', 5, 0 },
+    { 'c', 5, 1 }, { 'c', 5, 2 }, { 'c', 136, -1 }, { 'c', 10, 200 },
+  };
+  const struct husk_resources *r = spec->linux->resources;
+  const char *dir = NULL;
+  char rule[96];
+
+  for (size_t i = 0; i < cg->n; i++)
+    if (strcmp (cg->h[i].name, "devices") == 0)
+      dir = cg->h[i].dir;
+  if (dir == NULL)
+    return husk_err_set (err, 0, "config.json: linux.resources.devices: no devices cgroup on this host");
+  for (size_t i = 0; i < r->n_devices; i++)
+    {
+      const struct husk_device_rule *d = &r->devices[i];
+      format_rule (rule, sizeof rule, d->type, d->major, d->minor, d->access);
+      if (d->type == 'a')
+        (void) snprintf (rule, sizeof rule, "a");
+      if (write_rule (dir, d->allow ? "devices.allow" : "devices.deny", rule, err) < 0)
+        return husk_err_prefix (err, "config.json: linux.resources.devices[%zu]", i);
+    }
+  for (size_t i = 0; i < ARRAY_SIZE (defaults); i++)
+    {
+      format_rule (rule, sizeof rule, defaults[i].type, defaults[i].major, defaults[i].minor, "rwm");
+      if (write_rule (dir, "devices.allow", rule, err) < 0)
+        return -1;
+    }
+  for (size_t i = 0; i < spec->linux->n_devices; i++)
+    {
+      const struct husk_device *d = &spec->linux->devices[i];
+      if (d->type == 'p')
+        continue;
+      format_rule (rule, sizeof rule, d->type == 'b' ? 'b' : 'c', d->major, d->minor, "rwm");
+      if (write_rule (dir, "devices.allow", rule, err) < 0)
+        return husk_err_prefix (err, "config.json: linux.devices[%zu]", i);
+    }
+  return 0;
+}
+
+/* Everything in linux.resources except devices comes with the cgroup issue: refuse it clearly.  */
+static int
+check_resources (const struct husk_resources *r, enum husk_cgroup_mode mode, struct husk_err *err)
+{
+  static const char fmt[] = "config.json: linux.resources.%s: not supported yet";
+
+  if (r->memory != NULL)
+    return husk_err_set (err, 0, fmt, "memory");
+  if (r->cpu != NULL)
+    return husk_err_set (err, 0, fmt, "cpu");
+  if (r->has_pids_limit)
+    return husk_err_set (err, 0, fmt, "pids");
+  if (r->block_io != NULL)
+    return husk_err_set (err, 0, fmt, "blockIO");
+  if (r->n_hugepage_limits > 0)
+    return husk_err_set (err, 0, fmt, "hugepageLimits");
+  if (r->network != NULL)
+    return husk_err_set (err, 0, fmt, "network");
+  if (r->n_rdma > 0)
+    return husk_err_set (err, 0, fmt, "rdma");
+  if (r->n_unified > 0)
+    return husk_err_set (err, 0, fmt, "unified");
+  if (r->n_devices > 0 && mode == HUSK_CGROUP_UNIFIED)
+    return husk_err_set (err, 0, "config.json: linux.resources.devices: not supported yet on cgroup v2");
+  return 0;
+}
+
+static bool
+bad_path (const char *p)
+{
+  for (const char *s = p; (s = strstr (s, "..")) != NULL; s += 2)
+    if ((s == p || s[-1] == '/') && (s[2] == '/' || s[2] == '\0'))
+      return true;
+  return false;
+}
+
+struct husk_cgroup *
+cgroup_create (const struct husk_spec *spec, const char *id, struct husk_err *err)
+{
+  struct husk_cgroup *cg = xcalloc (1, sizeof *cg);
+  const struct husk_linux *lx = spec->linux;
+  const char *cfg = lx != NULL ? lx->cgroups_path : NULL;
+  int mode;
+
+  mode = cgroup_detect_mode (err);
+  if (mode < 0)
+    goto fail;
+  cg->mode = mode;
+  if (lx != NULL && lx->resources != NULL && check_resources (lx->resources, cg->mode, err) < 0)
+    goto fail;
+  if (cfg != NULL && (bad_path (cfg) || strchr (cfg, ':') != NULL))
+    {
+      husk_err_set (err, 0, "config.json: linux.cgroupsPath: invalid path '%s'", cfg);
+      goto fail;
+    }
+  /* Absent: "/husk/<id>" under each hierarchy root, never inside the caller's own cgroup.  */
+  cg->path = cfg == NULL || *cfg == '\0' ? xasprintf ("/husk/%s", id) : xstrdup (cfg);
+  if (find_hierarchies (cg, err) < 0)
+    goto fail;
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      struct hierarchy *h = &cg->h[i];
+      cleanup_free char *rel = NULL;
+      if (*cg->path == '/')
+        rel = xstrdup (cg->path);
+      else
+        {
+          cleanup_free char *own = own_cgroup (h, err);
+          if (own == NULL)
+            goto fail;
+          rel = xasprintf ("%s/%s", strcmp (own, "/") == 0 ? "" : own, cg->path);
+        }
+      if (make_dirs (h, rel, err) < 0)
+        goto fail;
+    }
+  if (lx != NULL && lx->resources != NULL && lx->resources->n_devices > 0
+      && apply_device_rules (cg, spec, err) < 0)
+    goto fail;
+  return cg;
+
+fail:
+  {
+    struct husk_err ignored;
+    (void) cgroup_destroy (cg, &ignored);
+  }
+  cgroup_free (cg);
+  return NULL;
+}
+
+int
+cgroup_enter (const struct husk_cgroup *cg, pid_t pid, struct husk_err *err)
+{
+  char buf[32];
+  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
+
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      cleanup_close int fd = open (cg->h[i].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 || write_file_at (fd, "cgroup.procs", buf, (size_t) n, err) < 0)
+        return husk_err_set (err, errno, "move pid %d into cgroup '%s'", (int) pid, cg->h[i].dir);
+    }
+  return 0;
+}
+
+/* SIGKILL every process listed in DIR/cgroup.procs (all of them are the container's).
+ * Returns how many were signalled.  */
+static int
+kill_procs (const char *dir)
+{
+  cleanup_free char *path = xasprintf ("%s/cgroup.procs", dir);
+  cleanup_fclose FILE *f = fopen (path, "re");
+  int pid, n = 0;
+
+  if (f == NULL)
+    return 0;
+  while (fscanf (f, "%d", &pid) == 1)
+    if (pid > 0 && kill (pid, SIGKILL) == 0)
+      n++;
+  return n;
+}
+
+int
+cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err)
+{
+  int ret = 0;
+
+  if (cg == NULL)
+    return 0;
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      struct hierarchy *h = &cg->h[i];
+      if (h->dir == NULL)
+        continue;
+      /* The leaf: kill what is left, then rmdir, retrying while the kernel still counts exiting tasks. */
+      bool removed = false;
+      for (int attempt = 0; attempt < 200 && !removed; attempt++)
+        {
+          if (rmdir (h->dir) == 0 || errno == ENOENT)
+            removed = true;
+          else if (errno == EBUSY)
+            {
+              (void) kill_procs (h->dir);
+              struct timespec ts = { 0, 5 * 1000 * 1000 };
+              (void) nanosleep (&ts, NULL);
+            }
+          else
+            break;
+        }
+      if (!removed && ret == 0)
+        ret = husk_err_set (err, errno, "remove cgroup '%s'", h->dir);
+      /* Parents this container made, innermost first; another container may still use them.  */
+      while (h->n_made > 0)
+        {
+          char *d = h->made[--h->n_made];
+          if (strcmp (d, h->dir) != 0)
+            (void) rmdir (d);
+          free (d);
+        }
+    }
+  return ret;
+}
+
+int
+cgroup_mount (const struct husk_cgroup *cg, int targetfd, bool cgroupns, unsigned int mount_attr,
+              struct husk_err *err)
+{
+  struct mount_attr attr = { .attr_set = mount_attr };
+  cleanup_close int fsfd = -1, mfd = -1;
+  int mode = cg != NULL ? (int) cg->mode : cgroup_detect_mode (err);
+
+  if (mode < 0)
+    return -1;
+  if (mode == HUSK_CGROUP_UNIFIED && (cgroupns || cg == NULL))
+    {
+      /* A new cgroup2 instance: in a cgroup namespace its root is the container's cgroup.  */
+      fsfd = fsopen ("cgroup2", FSOPEN_CLOEXEC);
+      if (fsfd < 0 || fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+        return husk_err_set (err, errno, "create cgroup2 filesystem");
+      mfd = fsmount (fsfd, FSMOUNT_CLOEXEC, mount_attr);
+      if (mfd < 0)
+        return husk_err_set (err, errno, "mount cgroup2 filesystem");
+      if (move_mount (mfd, "", targetfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return husk_err_set (err, errno, "attach cgroup2 filesystem");
+      return 0;
+    }
+  if (mode == HUSK_CGROUP_UNIFIED)
+    {
+      mfd = open_tree (AT_FDCWD, cg->h[0].dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+      if (mfd < 0 || mount_setattr (mfd, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0
+          || move_mount (mfd, "", targetfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return husk_err_set (err, errno, "bind cgroup '%s'", cg->h[0].dir);
+      return 0;
+    }
+
+  /* v1 and hybrid: a tmpfs holding a bind of the container's directory of each hierarchy (in a cgroup
+   * namespace whose root is that directory, this is the view a fresh mount would give).  */
+  fsfd = fsopen ("tmpfs", FSOPEN_CLOEXEC);
+  if (fsfd < 0 || fsconfig (fsfd, FSCONFIG_SET_STRING, "mode", "755", 0) < 0
+      || fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    return husk_err_set (err, errno, "create tmpfs for cgroup mounts");
+  mfd = fsmount (fsfd, FSMOUNT_CLOEXEC, mount_attr & ~MOUNT_ATTR_RDONLY);
+  if (mfd < 0)
+    return husk_err_set (err, errno, "mount tmpfs for cgroup mounts");
+  for (size_t i = 0; cg != NULL && i < cg->n; i++)
+    {
+      const struct hierarchy *h = &cg->h[i];
+      cleanup_close int sub = -1, bind = -1;
+      if (mkdirat (mfd, h->name, 0755) < 0 && errno != EEXIST)
+        return husk_err_set (err, errno, "mkdir cgroup mount point '%s'", h->name);
+      sub = openat (mfd, h->name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+      bind = open_tree (AT_FDCWD, h->dir, OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+      if (sub < 0 || bind < 0 || mount_setattr (bind, "", AT_EMPTY_PATH, &attr, sizeof attr) < 0
+          || move_mount (bind, "", sub, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+        return husk_err_set (err, errno, "bind cgroup '%s'", h->dir);
+      /* "cpu,cpuacct" is also reachable as "cpu" and "cpuacct", as on the host.  */
+      if (strchr (h->name, ',') != NULL)
+        {
+          cleanup_free char *names = xstrdup (h->name);
+          for (char *c = strtok (names, ","); c != NULL; c = strtok (NULL, ","))
+            (void) symlinkat (h->name, mfd, c);
+        }
+    }
+  if (move_mount (mfd, "", targetfd, "", MOVE_MOUNT_F_EMPTY_PATH | MOVE_MOUNT_T_EMPTY_PATH) < 0)
+    return husk_err_set (err, errno, "attach cgroup tmpfs");
+  if (mount_attr & MOUNT_ATTR_RDONLY)
+    {
+      struct mount_attr ro = { .attr_set = MOUNT_ATTR_RDONLY };
+      if (mount_setattr (mfd, "", AT_EMPTY_PATH, &ro, sizeof ro) < 0)
+        return husk_err_set (err, errno, "make cgroup tmpfs read-only");
+    }
+  return 0;
+}

@@ -47,6 +47,9 @@ int cgroup_mount (const struct husk_cgroup *cg, int targetfd, bool cgroupns, uns
  * half-made cgroup.  Returns 0, or -1 with ERR.  */
 int cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err);
 
+/* The cgroup path ("/husk/ID"), relative to each hierarchy's root.  */
+const char *cgroup_path (const struct husk_cgroup *cg);
+
 /* Free CG's memory (does not remove it); NULL allowed.  */
 void cgroup_free (struct husk_cgroup *cg);
 
