@@ -13,7 +13,9 @@
 /* Create the default devices and symlinks and the config's devices inside ROOTFD (an O_PATH fd of
  * the rootfs).  Each node is made with mknodat on a parent fd resolved in the root; in a user
  * namespace (USERNS) where mknod is not allowed, the host device is bind-mounted instead (fd-based).
- * An existing entry of the right type is kept; a symlink is never followed.  Skipped when /dev is
+ * An existing entry of the right type, device number, mode and owner is kept (outside a user namespace;
+ * inside one, type and number must match), anything else but a directory is replaced; a symlink is
+ * never followed.  Skipped when /dev is
  * bind-mounted from the host (then the config owns it).  Returns 0, or -1 with ERR
  * ("config.json: linux.devices[2]: ...").  */
 int dev_setup (const struct husk_spec *spec, int rootfd, bool userns, struct husk_err *err);

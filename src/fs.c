@@ -1,2 +1,355 @@
-/* placeholder */
+/* Path resolution that stays inside the container's root (see fs.h).
+ *
+ * Everything a container controls (its rootfs, its /dev, its /proc) is reached through file
+ * descriptors: openat2(RESOLVE_IN_ROOT) for lookups, mkdirat/mknodat on a parent fd for creation,
+ * and the caller keeps the fd it was given.  SECURITY.md section 1.1.  */
 #include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <linux/magic.h>
+#include <linux/openat2.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/mount.h>
+#include <sys/stat.h>
+#include <sys/statfs.h>
+#include <sys/syscall.h>
+#include <sys/sysmacros.h>
+#include <unistd.h>
+
+#include "fs.h"
+#include "util.h"
+
+/* How often an openat2 that failed with EAGAIN (a rename or mount raced the lookup of "..") is
+ * retried before giving up.  SECURITY.md section 2.2: a small budget failed on busy hosts.  */
+#define FS_EAGAIN_RETRIES 128
+
+/* How many symlinks fs_mkdir_in_root follows in one path, as the kernel's MAXSYMLINKS.  */
+#define FS_MAX_SYMLINKS 40
+
+/* The inode number of the root directory of every procfs instance.  */
+#define PROC_ROOT_INO 1
+
+static int
+openat2_retry (int dirfd, const char *path, int flags, unsigned long long resolve)
+{
+  struct open_how how = {
+    .flags = (unsigned long long) (flags | O_CLOEXEC),
+    .resolve = resolve,
+  };
+  for (int i = 0; i < FS_EAGAIN_RETRIES; i++)
+    {
+      long fd = syscall (SYS_openat2, dirfd, path, &how, sizeof how);
+      if (fd >= 0)
+        return (int) fd;
+      if (errno != EAGAIN && errno != EINTR)
+        return -1;
+    }
+  return -1;
+}
+
+int
+fs_open_in_root (int rootfd, const char *path, int flags, struct husk_err *err)
+{
+  int fd = openat2_retry (rootfd, path, flags, RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+  if (fd < 0)
+    return husk_err_set (err, errno, "open '%s' in the container root", path);
+  return fd;
+}
+
+/* Open the directory NAME (one component, no slash) under PARENTFD without following a symlink:
+ * returns an O_PATH fd of whatever is there (a symlink included), or -1 with errno.  */
+static int
+open_component (int parentfd, const char *name)
+{
+  return openat2_retry (parentfd, name, O_PATH | O_NOFOLLOW,
+                        RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
+}
+
+/* Read the target of the symlink open as the O_PATH fd FD.  Returns it (free it), or NULL with
+ * errno.  */
+static char *
+read_link_fd (int fd)
+{
+  char buf[PATH_MAX];
+  ssize_t n = readlinkat (fd, "", buf, sizeof buf);
+  if (n < 0)
+    return NULL;
+  if ((size_t) n >= sizeof buf)
+    {
+      errno = ENAMETOOLONG;
+      return NULL;
+    }
+  buf[n] = '\0';
+  return xstrdup (buf);
+}
+
+/* Drop the last component of the in-root path RESOLVED ("a/b" -> "a", "a" -> "").  */
+static void
+path_pop (char *resolved)
+{
+  char *slash = strrchr (resolved, '/');
+  if (slash != NULL)
+    *slash = '\0';
+  else
+    resolved[0] = '\0';
+}
+
+/* The walk of fs_mkdir_in_root.  TODO holds the part of the path still to be walked (symlink
+ * targets are spliced into it), RESOLVED the real directories walked so far (relative to the root,
+ * without symlinks), CUR an O_PATH fd of RESOLVED.  */
+struct walk
+{
+  int rootfd;
+  char *todo;
+  char *resolved;
+  int cur;
+  int links;
+};
+
+/* Replace the walk's remaining path by TARGET followed by REST; an absolute TARGET restarts from
+ * the root.  Returns 0, or -1 with errno.  */
+static int
+walk_splice_link (struct walk *w, const char *target, const char *rest)
+{
+  if (++w->links > FS_MAX_SYMLINKS)
+    {
+      errno = ELOOP;
+      return -1;
+    }
+  char *todo = xasprintf ("%s/%s", target, rest);
+  free (w->todo);
+  w->todo = todo;
+  if (target[0] == '/')
+    {
+      int fd = openat2_retry (w->rootfd, "/", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT);
+      if (fd < 0)
+        return -1;
+      close (w->cur);
+      w->cur = fd;
+      w->resolved[0] = '\0';
+    }
+  return 0;
+}
+
+/* Step into the component NAME of the walk, creating it with MODE when missing.  LAST tells that
+ * it is the final component (which must not be a symlink).  REST is what follows it.  Returns 0,
+ * or -1 with errno.  */
+static int
+walk_step (struct walk *w, const char *name, const char *rest, bool last, mode_t mode)
+{
+  if (strcmp (name, "..") == 0)
+    {
+      path_pop (w->resolved);
+      int fd = openat2_retry (w->rootfd, w->resolved[0] ? w->resolved : "/", O_PATH | O_DIRECTORY,
+                              RESOLVE_IN_ROOT | RESOLVE_NO_MAGICLINKS);
+      if (fd < 0)
+        return -1;
+      close (w->cur);
+      w->cur = fd;
+      return 0;
+    }
+
+  cleanup_close int fd = open_component (w->cur, name);
+  if (fd < 0 && errno == ENOENT)
+    {
+      if (mkdirat (w->cur, name, mode) < 0 && errno != EEXIST)
+        return -1;
+      fd = open_component (w->cur, name);
+    }
+  if (fd < 0)
+    return -1;
+
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    return -1;
+  if (S_ISLNK (st.st_mode))
+    {
+      if (last)
+        {
+          errno = ELOOP;
+          return -1;
+        }
+      cleanup_free char *target = read_link_fd (fd);
+      if (target == NULL)
+        return -1;
+      return walk_splice_link (w, target, rest);
+    }
+  if (!S_ISDIR (st.st_mode))
+    {
+      errno = ENOTDIR;
+      return -1;
+    }
+
+  char *resolved = w->resolved[0] ? xasprintf ("%s/%s", w->resolved, name) : xstrdup (name);
+  free (w->resolved);
+  w->resolved = resolved;
+  close (w->cur);
+  w->cur = steal_fd (&fd);
+  return 0;
+}
+
+int
+fs_mkdir_in_root (int rootfd, const char *path, mode_t mode, struct husk_err *err)
+{
+  struct walk w = { .rootfd = rootfd, .todo = xstrdup (path), .resolved = xstrdup (""), .cur = -1 };
+  int ret = -1;
+
+  w.cur = openat2_retry (rootfd, "/", O_PATH | O_DIRECTORY, RESOLVE_IN_ROOT);
+  if (w.cur < 0)
+    {
+      husk_err_set (err, errno, "open the container root");
+      goto out;
+    }
+
+  for (;;)
+    {
+      /* Split the next component off w.todo.  */
+      char *p = w.todo;
+      while (*p == '/')
+        p++;
+      if (*p == '\0')
+        break;
+      char *end = strchrnul (p, '/');
+      cleanup_free char *name = xasprintf ("%.*s", (int) (end - p), p);
+      const char *rest = end;
+      while (*rest == '/')
+        rest++;
+      cleanup_free char *rest_copy = xstrdup (rest);
+      bool last = rest_copy[0] == '\0';
+
+      /* The remaining path becomes w.todo before the step, which may splice a symlink into it.  */
+      free (w.todo);
+      w.todo = xstrdup (rest_copy);
+      if (strcmp (name, ".") == 0)
+        continue;
+      if (walk_step (&w, name, rest_copy, last, mode) < 0)
+        {
+          if (errno == ELOOP && last)
+            husk_err_set (err, ELOOP, "make directory '%s' in the container root: '%s' is a symlink",
+                          path, name);
+          else
+            husk_err_set (err, errno, "make directory '%s' in the container root", path);
+          goto out;
+        }
+    }
+  ret = steal_fd (&w.cur);
+
+out:
+  if (w.cur >= 0)
+    close (w.cur);
+  free (w.todo);
+  free (w.resolved);
+  return ret;
+}
+
+int
+fs_mkfile_in_root (int rootfd, const char *path, mode_t mode, struct husk_err *err)
+{
+  cleanup_free char *dir = xstrdup (path);
+  char *slash = strrchr (dir, '/');
+  const char *name;
+
+  /* Trailing slashes make no sense for a file.  */
+  if (slash != NULL && slash[1] == '\0')
+    return husk_err_set (err, EISDIR, "make file '%s' in the container root", path);
+  if (slash == NULL)
+    {
+      name = path;
+      dir[0] = '\0';
+    }
+  else
+    {
+      *slash = '\0';
+      name = slash + 1;
+    }
+  if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+    return husk_err_set (err, EISDIR, "make file '%s' in the container root", path);
+
+  cleanup_close int parent = fs_mkdir_in_root (rootfd, dir[0] ? dir : "/", 0755, err);
+  if (parent < 0)
+    return -1;
+
+  if (mknodat (parent, name, S_IFREG | (mode & 07777), 0) < 0 && errno != EEXIST)
+    return husk_err_set (err, errno, "make file '%s' in the container root", path);
+
+  int fd = open_component (parent, name);
+  if (fd < 0)
+    return husk_err_set (err, errno, "open '%s' in the container root", path);
+  struct stat st;
+  if (fstat (fd, &st) < 0)
+    {
+      int e = errno;
+      close (fd);
+      return husk_err_set (err, e, "stat '%s' in the container root", path);
+    }
+  if (S_ISLNK (st.st_mode) || S_ISDIR (st.st_mode))
+    {
+      close (fd);
+      if (S_ISLNK (st.st_mode))
+        return husk_err_set (err, ELOOP, "make file '%s' in the container root: it is a symlink", path);
+      return husk_err_set (err, EISDIR, "make file '%s' in the container root", path);
+    }
+  return fd;
+}
+
+/* Check that FD is the root directory of a procfs.  Returns 0, or -1 with ERR.  */
+static int
+check_procfs_root (int fd, const char *how, struct husk_err *err)
+{
+  struct statfs sfs;
+  struct stat st;
+
+  if (fstatfs (fd, &sfs) < 0 || fstat (fd, &st) < 0)
+    return husk_err_set (err, errno, "stat the procfs from %s", how);
+  if (sfs.f_type != PROC_SUPER_MAGIC)
+    return husk_err_set (err, EXDEV, "the procfs from %s is not a procfs", how);
+  if (st.st_ino != PROC_ROOT_INO)
+    return husk_err_set (err, EXDEV, "the procfs from %s is not the root of a procfs", how);
+  return 0;
+}
+
+/* A new procfs instance: fsopen + fsmount.  Returns the mount fd, or -1 with errno.  */
+static int
+procfs_new_instance (void)
+{
+  cleanup_close int fsfd = fsopen ("proc", FSOPEN_CLOEXEC);
+  if (fsfd < 0)
+    return -1;
+  if (fsconfig (fsfd, FSCONFIG_CMD_CREATE, NULL, NULL, 0) < 0)
+    return -1;
+  return fsmount (fsfd, FSMOUNT_CLOEXEC, MOUNT_ATTR_NOSUID | MOUNT_ATTR_NODEV | MOUNT_ATTR_NOEXEC);
+}
+
+int
+fs_open_procfs (struct husk_err *err)
+{
+  cleanup_close int fd = procfs_new_instance ();
+  const char *how = "fsopen";
+
+  if (fd < 0)
+    {
+      /* A pid namespace we do not own, or a partly hidden /proc, forbids a new instance: clone the
+       * mount at /proc instead (not recursive, so nothing mounted over its files comes along).  */
+      int e = errno;
+      how = "open_tree '/proc'";
+      fd = open_tree (AT_FDCWD, "/proc", OPEN_TREE_CLONE | OPEN_TREE_CLOEXEC);
+      if (fd < 0)
+        return husk_err_set (err, errno, "open a private procfs (fsopen: %s)", strerror (e));
+    }
+  if (check_procfs_root (fd, how, err) < 0)
+    return -1;
+  return steal_fd (&fd);
+}
+
+bool
+fs_is_dev_null (int fd)
+{
+  struct stat st;
+
+  if (fstat (fd, &st) < 0)
+    return false;
+  return S_ISCHR (st.st_mode) && st.st_rdev == makedev (1, 3);
+}

@@ -22,7 +22,8 @@ int fs_mkdir_in_root (int rootfd, const char *path, mode_t mode, struct husk_err
 
 /* Make an empty regular file PATH (parents as fs_mkdir_in_root, 0755) inside ROOTFD when it does not
  * exist (mknodat, never open(O_CREAT) on an untrusted name), for file bind-mount targets.  An existing
- * non-directory is kept.  Returns an O_PATH fd of it, or -1 with ERR.  */
+ * file is kept; an existing symlink is refused (ELOOP) and a directory too (EISDIR).  Returns an
+ * O_PATH fd of it, or -1 with ERR.  */
 int fs_mkfile_in_root (int rootfd, const char *path, mode_t mode, struct husk_err *err);
 
 /* A private, detached procfs instance (fsopen("proc") + fsmount; falls back to

@@ -24,7 +24,9 @@ struct husk_mount_ctx
 };
 
 /* Make "/" MS_REC|MS_SLAVE (or linux.rootfsPropagation's mode), bind the rootfs onto itself
- * (MS_BIND|MS_REC) so it is a mount point, and open it into CTX->rootfd.  Errors: the rootfs missing
+ * (MS_BIND|MS_REC) so it is a mount point, and open it into CTX->rootfd.  For any rootfsPropagation
+ * other than the default (rslave) the mount holding the rootfs is made private in the container's
+ * namespace first, or pivot_root would fail with EINVAL.  Errors: the rootfs missing
  * or not a directory ("config.json: root.path: '/x/rootfs': No such file or directory").
  * Returns 0, or -1 with ERR.  */
 int mount_prepare_rootfs (struct husk_mount_ctx *ctx, struct husk_err *err);

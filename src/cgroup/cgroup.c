@@ -164,6 +164,30 @@ own_cgroup (const struct hierarchy *h, struct husk_err *err)
   return husk_err_set (err, 0, "no entry for '%s' in /proc/self/cgroup", h->mount), NULL;
 }
 
+/* A new v1 cpuset cgroup starts with empty cpuset.cpus and cpuset.mems, and no task may join it
+ * (ENOSPC) until they are filled: copy the parent's.  */
+static int
+cpuset_inherit (const char *dir, struct husk_err *err)
+{
+  static const char *files[] = { "cpuset.cpus", "cpuset.mems" };
+  cleanup_free char *parent = xstrdup (dir);
+  cleanup_close int pfd = -1, dfd = -1;
+
+  *strrchr (parent, '/') = '\0';
+  pfd = open (parent, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  dfd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (pfd < 0 || dfd < 0)
+    return husk_err_set (err, errno, "open cpuset cgroup '%s'", dir);
+  for (size_t i = 0; i < ARRAY_SIZE (files); i++)
+    {
+      size_t len;
+      cleanup_free char *v = read_file_at (pfd, files[i], 4096, &len, err);
+      if (v == NULL || write_file_at (dfd, files[i], v, len, err) < 0)
+        return husk_err_prefix (err, "cgroup '%s'", dir);
+    }
+  return 0;
+}
+
 /* mkdir every missing component of REL under H->mount, remembering what was made.  */
 static int
 make_dirs (struct hierarchy *h, const char *rel, struct husk_err *err)
@@ -181,6 +205,8 @@ make_dirs (struct hierarchy *h, const char *rel, struct husk_err *err)
         {
           if (h->n_made < ARRAY_SIZE (h->made))
             h->made[h->n_made++] = xstrdup (dir);
+          if (!h->v2 && strstr (h->name, "cpuset") != NULL && cpuset_inherit (dir, err) < 0)
+            return -1;
         }
       else if (errno != EEXIST)
         return husk_err_set (err, errno, "mkdir cgroup '%s'", dir);
