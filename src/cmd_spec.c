@@ -52,7 +52,7 @@ cmd_spec (const struct husk_globals *g, int argc, char **argv, struct husk_err *
     return husk_err_set (err, 0, "spec: '%s/config.json' already exists", bundle);
   if (fd < 0)
     return husk_err_set (err, errno, "create '%s/config.json'", bundle);
-  if (write_all (fd, json, strlen (json)) < 0 || write_all (fd, "\n", 1) < 0)
+  if (write_all (fd, json, strlen (json)) < 0)
     return husk_err_set (err, errno, "write '%s/config.json'", bundle);
   return 0;
 }
