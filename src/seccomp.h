@@ -19,8 +19,12 @@ struct husk_seccomp_bpf
 
 /* Compile SECCOMP (NULL: nothing to do, OUT->n_insns = 0) into OUT.  Every action (errnoRet and
  * defaultErrnoRet included), argument conditions (all operators), architectures and flags.
- * Errors name the field: "config.json: linux.seccomp.syscalls[4].names[0]: unknown syscall 'foo'"
- * (unknown names on this architecture are skipped with a debug message, as runc and crun do).
+ * Syscall names unknown on this architecture are skipped with a debug message, as runc and crun do.
+ * Conditions on the same argument within one rule are ANDed (merged into one comparison; a set that
+ * one comparison cannot express is an error asking to split the entry).  Unless the default action
+ * already allows, a stub in front of the filter returns ENOSYS for syscall numbers above the highest
+ * one the profile names, so glibc's fallbacks (clone3 -> clone) keep working.
+ * Errors name the field: "config.json: linux.seccomp.architectures[1]: unknown architecture 'X'".
  * Returns 0, or -1 with ERR.  */
 int seccomp_compile (const struct husk_seccomp *seccomp, struct husk_seccomp_bpf *out, struct husk_err *err);
 

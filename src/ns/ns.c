@@ -11,39 +11,12 @@
 #include <linux/nsfs.h>
 
 #include "ns/ns.h"
+#include "spec_names.h"
 #include "util.h"
 
 #ifndef CLONE_NEWTIME
 #define CLONE_NEWTIME 0x00000080
 #endif
-
-static const struct
-{
-  unsigned long flag;
-  const char *proc_name;
-  const char *what;
-} ns_table[HUSK_NS_COUNT] = {
-  [HUSK_NS_PID] = { CLONE_NEWPID, "pid", "pid" },
-  [HUSK_NS_NETWORK] = { CLONE_NEWNET, "net", "network" },
-  [HUSK_NS_MOUNT] = { CLONE_NEWNS, "mnt", "mount" },
-  [HUSK_NS_IPC] = { CLONE_NEWIPC, "ipc", "ipc" },
-  [HUSK_NS_UTS] = { CLONE_NEWUTS, "uts", "uts" },
-  [HUSK_NS_USER] = { CLONE_NEWUSER, "user", "user" },
-  [HUSK_NS_CGROUP] = { CLONE_NEWCGROUP, "cgroup", "cgroup" },
-  [HUSK_NS_TIME] = { CLONE_NEWTIME, "time", "time" },
-};
-
-unsigned long
-ns_clone_flag (enum husk_ns_type type)
-{
-  return ns_table[type].flag;
-}
-
-const char *
-ns_proc_name (enum husk_ns_type type)
-{
-  return ns_table[type].proc_name;
-}
 
 void
 ns_plan_release (struct husk_ns_plan *plan)
@@ -80,10 +53,10 @@ ns_plan_make (const struct husk_spec *spec, struct husk_ns_plan *plan, struct hu
         }
       plan->join_fd[ns->type] = fd;
       int type = ioctl (fd, NS_GET_NSTYPE);
-      if (type < 0 || (unsigned long) type != ns_table[ns->type].flag)
+      if (type < 0 || type != spec_ns_clone_flag (ns->type))
         {
           husk_err_set (err, 0, "config.json: linux.namespaces[%zu].path: '%s': not a %s namespace", i, ns->path,
-                        ns_table[ns->type].what);
+                        spec_ns_type_name (ns->type));
           goto fail;
         }
     }
@@ -99,9 +72,9 @@ ns_plan_make (const struct husk_spec *spec, struct husk_ns_plan *plan, struct hu
       else if (t == HUSK_NS_TIME)
         continue;
       else if (t == HUSK_NS_PID || !join_user)
-        plan->clone_flags |= ns_table[t].flag;
+        plan->clone_flags |= (unsigned long) spec_ns_clone_flag (t);
       else
-        plan->unshare_flags |= ns_table[t].flag;
+        plan->unshare_flags |= (unsigned long) spec_ns_clone_flag (t);
     }
   return 0;
 
@@ -201,8 +174,8 @@ ns_join_and_unshare (const struct husk_ns_plan *plan, struct husk_err *err)
   for (size_t i = 0; i < ARRAY_SIZE (order); i++)
     {
       enum husk_ns_type t = order[i];
-      if (plan->join_fd[t] >= 0 && setns (plan->join_fd[t], (int) ns_table[t].flag) < 0)
-        return husk_err_set (err, errno, "join %s namespace", ns_table[t].what);
+      if (plan->join_fd[t] >= 0 && setns (plan->join_fd[t], spec_ns_clone_flag (t)) < 0)
+        return husk_err_set (err, errno, "join %s namespace", spec_ns_type_name (t));
     }
   if (plan->unshare_flags != 0 && unshare ((int) plan->unshare_flags) < 0)
     return husk_err_set (err, errno, "unshare namespaces 0x%lx", plan->unshare_flags);

@@ -8,10 +8,6 @@
 #include "error.h"
 #include "spec.h"
 
-/* CLONE_NEW* flag and /proc/PID/ns/ file name of TYPE.  */
-unsigned long ns_clone_flag (enum husk_ns_type type);
-const char *ns_proc_name (enum husk_ns_type type);
-
 struct husk_ns_plan
 {
   unsigned long clone_flags;   /* new namespaces made by clone3 in the parent */
