@@ -180,6 +180,9 @@ child_main (const struct husk_child_ctx *c)
     {
       static char *no_env[] = { NULL };
       char **env = c->spec->process->env != NULL ? c->spec->process->env : no_env;
+      /* The death signal would survive execve: the container must outlive husk (--detach, and a
+       * runtime killed by its caller leaves the container to `delete`, as runc and crun do).  */
+      (void) prctl (PR_SET_PDEATHSIG, 0);
       execve (exe, c->spec->process->args, env);
       husk_err_set (&err, errno, "exec '%s'", exe);
       (void) sync_send (c->sync_fd, SYNC_ERROR, &err, &err);

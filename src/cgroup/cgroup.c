@@ -359,7 +359,12 @@ cgroup_create (const struct husk_spec *spec, const char *id, struct husk_err *er
             goto fail;
           rel = xasprintf ("%s/%s", strcmp (own, "/") == 0 ? "" : own, cg->path);
         }
-      if (make_dirs (h, rel, err) < 0)
+      /* A parent directory shared with another container may vanish between our mkdirs when that
+       * container is deleted (ENOENT): start again from the top a few times.  */
+      int r;
+      for (int attempt = 0; (r = make_dirs (h, rel, err)) < 0 && err->errnum == ENOENT && attempt < 8; attempt++)
+        ;
+      if (r < 0)
         goto fail;
     }
   if (lx != NULL && lx->resources != NULL && lx->resources->n_devices > 0

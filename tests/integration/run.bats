@@ -1,0 +1,169 @@
+#!/usr/bin/env bats
+# husk run: exit status, signals, stdio, PID 1, --pid-file, --detach.
+
+load helpers
+
+setup() {
+	setup_bundle
+	HUSK_PID=
+}
+
+teardown() {
+	# a background husk this test started and that is still there (checked: the pid is not reused)
+	if [ -n "$HUSK_PID" ] && tr '\0' ' ' <"/proc/$HUSK_PID/cmdline" 2>/dev/null | grep -q -- " $ID"; then
+		kill -9 "$HUSK_PID"
+	fi
+	teardown_bundle
+}
+
+# Start `husk run ID` in the background with stdio to files; HUSK_PID is husk's own pid.
+start_husk_bg() {
+	(cd "$BUNDLE" && exec "$HUSK" --root "$HUSK_ROOT" run "$@" "$ID") \
+		</dev/null >"$TEST_DIR/out" 2>"$TEST_DIR/err" &
+	HUSK_PID=$!
+}
+
+# Wait up to 30 s for the background husk to exit; its exit status goes to HUSK_STATUS.  A husk that
+# hangs is killed (it is this test's own child) and the test fails.
+wait_husk_bg() {
+	local i
+	for ((i = 0; i < 600; i++)); do
+		kill -0 "$HUSK_PID" 2>/dev/null || break
+		sleep 0.05
+	done
+	if kill -0 "$HUSK_PID" 2>/dev/null; then
+		kill -9 "$HUSK_PID"
+		fail "husk did not exit"
+	fi
+	HUSK_STATUS=0
+	wait "$HUSK_PID" || HUSK_STATUS=$?
+	HUSK_PID=
+}
+
+# Wait up to 10 s for a line equal to $1 in the background container's stdout.
+wait_for_line() {
+	local i
+	for ((i = 0; i < 200; i++)); do
+		grep -qx -- "$1" "$TEST_DIR/out" && return 0
+		sleep 0.05
+	done
+	cat "$TEST_DIR/out" "$TEST_DIR/err"
+	fail "no line '$1' in the container's output"
+}
+
+@test "run: the container's exit status is husk's" {
+	husk_run -- /probe exit 42
+	[ "$status" -eq 42 ]
+	husk_run -- /probe exit 0
+	[ "$status" -eq 0 ]
+	assert_no_leftovers
+}
+
+@test "run: death by a signal gives 128+signal" {
+	# PID 1 of a PID namespace cannot kill itself, so this container shares the host's PID namespace.
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	husk_run -- /probe kill-self 9
+	[ "$status" -eq 137 ]
+	husk_run -- /probe kill-self 15
+	[ "$status" -eq 143 ]
+	[[ "$output" != *"still alive"* ]]
+}
+
+@test "run: PID 1 killed from the host gives 137" {
+	set_args /probe sleep 30
+	start_husk_bg --pid-file "$TEST_DIR/c.pid"
+	wait_for_file "$TEST_DIR/c.pid"
+	kill -9 "$(cat "$TEST_DIR/c.pid")"
+	wait_husk_bg
+	[ "$HUSK_STATUS" -eq 137 ]
+	assert_no_leftovers
+}
+
+@test "run: stdout and stderr are passed through separately" {
+	set_args sh -c 'echo to-stdout; echo to-stderr >&2'
+	__husk run "$ID" </dev/null >"$TEST_DIR/out" 2>"$TEST_DIR/err"
+	[ "$(cat "$TEST_DIR/out")" = "to-stdout" ]
+	grep -qx to-stderr "$TEST_DIR/err"
+	! grep -q to-stderr "$TEST_DIR/out"
+}
+
+@test "run: stdin is passed through" {
+	set_args cat
+	run __husk run "$ID" <<<"hello through stdin"
+	[ "$status" -eq 0 ]
+	[ "$output" = "hello through stdin" ]
+}
+
+@test "run: --bundle names the bundle from another directory" {
+	set_args /probe cwd
+	run bash -c 'cd / && exec timeout 60 "$1" --root "$2" run --bundle "$3" "$4" </dev/null' \
+		sh "$HUSK" "$HUSK_ROOT" "$BUNDLE" "$ID"
+	[ "$status" -eq 0 ]
+	[ "$output" = / ]
+	# and a missing one is an error
+	run bash -c 'cd / && exec timeout 60 "$1" --root "$2" run --bundle "$3" "$4" </dev/null' \
+		sh "$HUSK" "$HUSK_ROOT" "$TEST_DIR/no-such-bundle" "$ID"
+	[ "$status" -ne 0 ]
+	assert_no_leftovers
+}
+
+@test "run: the process is PID 1 in its PID namespace" {
+	husk_run -- /probe pid -- ppid
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1 ]
+	[ "${lines[1]}" = 0 ]
+}
+
+@test "run: --pid-file holds digits only" {
+	husk_run --pid-file "$TEST_DIR/c.pid" -- /probe pid
+	[ "$status" -eq 0 ]
+	[[ "$(cat "$TEST_DIR/c.pid")" =~ ^[0-9]+$ ]]
+	[ "$(cat "$TEST_DIR/c.pid")" -gt 1 ]
+}
+
+@test "run: --pid-file matches the pid the container reports" {
+	update_config '.linux.namespaces |= map(select(.type != "pid"))'
+	set_args /probe pid
+	__husk run --pid-file "$TEST_DIR/c.pid" "$ID" </dev/null >"$TEST_DIR/out"
+	[[ "$(cat "$TEST_DIR/c.pid")" =~ ^[0-9]+$ ]]
+	[ "$(cat "$TEST_DIR/c.pid")" = "$(cat "$TEST_DIR/out")" ]
+}
+
+@test "run: --detach returns while the container runs" {
+	set_args /probe sleep 30
+	SECONDS=0
+	# stdio to files: a detached container keeps them open
+	__husk run --detach --pid-file "$TEST_DIR/c.pid" "$ID" </dev/null >"$TEST_DIR/out" 2>&1
+	[ "$SECONDS" -lt 10 ]
+	local pid
+	pid=$(cat "$TEST_DIR/c.pid")
+	[[ "$pid" =~ ^[0-9]+$ ]]
+	[ -d "/proc/$pid" ]
+	[ "$(tr '\0' ' ' <"/proc/$pid/cmdline")" = "/probe sleep 30 " ]
+	[ "$(readlink "/proc/$pid/ns/pid")" != "$(readlink /proc/self/ns/pid)" ]
+	grep -q "/husk-test/$ID" "/proc/$pid/cgroup"
+	kill -9 "$pid"
+	wait_pid_gone "$pid"
+}
+
+@test "run: signals to husk are forwarded to the container" {
+	set_args sh -c 'trap "echo got USR1" USR1; trap "echo got TERM; exit 7" TERM; echo ready
+		while :; do sleep 0.1; done'
+	start_husk_bg
+	wait_for_line ready
+	kill -USR1 "$HUSK_PID"
+	wait_for_line "got USR1"
+	kill -TERM "$HUSK_PID"
+	wait_husk_bg
+	cat "$TEST_DIR/out"
+	[ "$HUSK_STATUS" -eq 7 ]
+	grep -qx "got TERM" "$TEST_DIR/out"
+	assert_no_leftovers
+}
+
+@test "run: nothing is left after a run" {
+	husk_run -- /probe pid
+	[ "$status" -eq 0 ]
+	[ "$output" = 1 ]
+	assert_no_leftovers
+}
