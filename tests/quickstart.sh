@@ -32,14 +32,18 @@ bundle=$(mktemp -d /tmp/husk-demo.XXXXXX)
 trap 'rm -rf "$bundle"' EXIT
 mkdir -p "$bundle"/rootfs/{bin,proc,sys,dev,tmp}
 cp /bin/busybox "$bundle/rootfs/bin/busybox"
-for applet in sh cat grep hostname; do
+for applet in sh cat grep hostname unshare true; do
 	ln -s busybox "$bundle/rootfs/bin/$applet"
 done
 ./husk spec --bundle "$bundle"
 # The process to run, no terminal, and a cgroup of its own at the top of each hierarchy (husk
 # removes it when the container exits).
-jq '.process.args = ["sh", "-c", "echo hello from $(hostname); cat /proc/self/status | grep -E \"NoNewPrivs|Seccomp|CapEff\""]
+# A small seccomp profile shows the filter at work: the container may not make namespaces or mounts.
+jq '.process.args = ["sh", "-c", "echo hello from $(hostname); grep -E \"^(NoNewPrivs|Seccomp|CapEff):\" /proc/self/status; unshare -U true || echo \"(seccomp refused unshare, as configured)\""]
 	| .process.terminal = false
+	| .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", syscalls: [{names: ["unshare", "setns", "mount",
+	    "umount2", "keyctl", "add_key", "request_key", "bpf", "perf_event_open", "userfaultfd"],
+	    action: "SCMP_ACT_ERRNO", errnoRet: 1}]}
 	| .linux.cgroupsPath = "/husk-demo"' "$bundle/config.json" >"$bundle/config.json.new"
 mv "$bundle/config.json.new" "$bundle/config.json"
 

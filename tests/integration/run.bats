@@ -167,3 +167,25 @@ wait_for_line() {
 	[ "$output" = 1 ]
 	assert_no_leftovers
 }
+
+@test "run: husk runs from a sealed copy of itself, never the host binary (CVE-2019-5736, T12)" {
+	husk_only "runc 1.1.5 uses a read-only bind instead"
+	local before after seals
+	before=$(sha256sum <"$HUSK")
+	set_args /probe pid -- sleep 30
+	start_husk_bg
+	wait_for_line 1
+	# what a process in the container reaches as /proc/<pid>/exe of its runtime (and the child, which
+	# is a fork of it, until execve)
+	[[ "$(readlink "/proc/$HUSK_PID/exe")" == "/memfd:husk"* ]]
+	seals=$("$HUSK_PROBE" seals "/proc/$HUSK_PID/exe")
+	# F_SEAL_SEAL|SHRINK|GROW|WRITE = 0xf
+	[ $((seals & 0xf)) -eq $((0xf)) ]
+	# ETXTBSY while it runs, EPERM (the seals) once it has exited: never writable
+	run "$HUSK_PROBE" write "/proc/$HUSK_PID/exe" overwritten
+	[ "$output" = "error: EPERM" ] || [ "$output" = "error: ETXTBSY" ]
+	after=$(sha256sum <"$HUSK")
+	[ "$before" = "$after" ]
+	kill -TERM "$HUSK_PID"
+	wait_husk_bg
+}

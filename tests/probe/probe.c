@@ -289,6 +289,23 @@ cmd_write (char **a)
   return 0;
 }
 
+/* The memfd seals of PATH (F_GET_SEALS) in hex, e.g. to check that husk runs from a sealed copy.  */
+static int
+cmd_seals (char **a)
+{
+  int fd = open (a[0], O_RDONLY | O_CLOEXEC);
+  int seals;
+
+  if (fd < 0)
+    return print_error (errno);
+  seals = fcntl (fd, F_GET_SEALS);
+  if (seals < 0)
+    return close_error (fd);
+  close (fd);
+  printf ("0x%x\n", (unsigned) seals);
+  return 0;
+}
+
 static const char *
 file_type (mode_t m)
 {
@@ -559,6 +576,7 @@ static const struct
   { "fds", 0, 0, cmd_fds },           { "fd", 1, 1, cmd_fd },
   { "ns", 1, 1, cmd_ns },             { "status", 1, 1, cmd_status },
   { "read", 1, 1, cmd_read },         { "write", 2, 2, cmd_write },
+  { "seals", 1, 1, cmd_seals },
   { "syscall", 1, 2, cmd_syscall },   { "rlimit", 1, 1, cmd_rlimit },
   { "env", 1, 1, cmd_env },           { "ifup", 1, 1, cmd_ifup },
   { "sysctl", 1, 1, cmd_sysctl },     { "mountinfo", 1, 1, cmd_mountinfo },
