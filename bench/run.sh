@@ -25,7 +25,9 @@ mkdir -p "$work/bundle/rootfs/bin" "$work/bundle/rootfs/proc" "$work/bundle/root
 cp /bin/busybox "$work/bundle/rootfs/bin/busybox"
 for t in sh true; do ln -s busybox "$work/bundle/rootfs/bin/$t"; done
 "$husk" spec --bundle "$work/bundle"
-jq '.process.args = ["/bin/true"] | .linux.cgroupsPath = "/husk-bench/c"' "$work/bundle/config.json" \
+# ociVersion 1.0.2: crun 1.8.1 refuses "1.2.0" ("unknown version specified").
+jq '.ociVersion = "1.0.2" | .process.args = ["/bin/true"] | .linux.cgroupsPath = "/husk-bench/c"' \
+  "$work/bundle/config.json" \
   > "$work/c.json" && mv "$work/c.json" "$work/bundle/config.json"
 
 cat > "$work/crun-wrap" <<'W'
@@ -44,6 +46,8 @@ jq -r '.results | (map({(.command): .mean}) | add) as $m |
   "mean wall: husk \($m.husk*1000|.*100|round/100) ms, runc \($m.runc*1000|.*100|round/100) ms, crun \($m.crun*1000|.*100|round/100) ms",
   "ratio husk/runc \($m.husk/$m.runc*100|round/100)  husk/crun \($m.husk/$m.crun*100|round/100)"' "$work/run.json"
 
+# Peak RSS of the runtime's own process tree (GNU time, package "time"), in KiB.
 rss() { /usr/bin/time -f %M "$@" 2>&1 >/dev/null | tail -n 1; }
 echo "peak RSS (KiB): husk $(rss "$husk" --root "$work/husk-root" run r1)" \
-  "runc $(rss runc --root "$work/runc-root" run r2)"
+  "runc $(rss runc --root "$work/runc-root" run r2)" \
+  "crun $(rss "$work/crun-wrap" --root "$work/crun-root" run r3)"
