@@ -68,24 +68,6 @@ open_component (int parentfd, const char *name)
                         RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS);
 }
 
-/* Read the target of the symlink open as the O_PATH fd FD.  Returns it (free it), or NULL with
- * errno.  */
-static char *
-read_link_fd (int fd)
-{
-  char buf[PATH_MAX];
-  ssize_t n = readlinkat (fd, "", buf, sizeof buf);
-  if (n < 0)
-    return NULL;
-  if ((size_t) n >= sizeof buf)
-    {
-      errno = ENAMETOOLONG;
-      return NULL;
-    }
-  buf[n] = '\0';
-  return xstrdup (buf);
-}
-
 /* Drop the last component of the in-root path RESOLVED ("a/b" -> "a", "a" -> "").  */
 static void
 path_pop (char *resolved)
@@ -172,7 +154,7 @@ walk_step (struct walk *w, const char *name, const char *rest, bool last, mode_t
           errno = ELOOP;
           return -1;
         }
-      cleanup_free char *target = read_link_fd (fd);
+      cleanup_free char *target = readlink_at (fd, "");
       if (target == NULL)
         return -1;
       return walk_splice_link (w, target, rest);

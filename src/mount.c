@@ -235,19 +235,10 @@ check_proc_destination (size_t i, const char *dest, bool is_proc, bool is_bind, 
 static char *
 fd_path (int fd)
 {
-  char link[64], buf[PATH_MAX];
+  char link[64];
 
-  snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
-  ssize_t n = readlink (link, buf, sizeof buf);
-  if (n < 0)
-    return NULL;
-  if ((size_t) n >= sizeof buf)
-    {
-      errno = ENAMETOOLONG;
-      return NULL;
-    }
-  buf[n] = '\0';
-  return xstrdup (buf);
+  (void) snprintf (link, sizeof link, "/proc/self/fd/%d", fd);
+  return readlink_at (AT_FDCWD, link);
 }
 
 /* Where TARGETFD really is, as a clean path inside the root ROOTFD (symlinks on the way already

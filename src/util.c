@@ -159,6 +159,20 @@ read_file_at (int dirfd, const char *name, size_t max, size_t *len, struct husk_
   return steal_ptr (&buf);
 }
 
+char *
+readlink_at (int dirfd, const char *path)
+{
+  char buf[PATH_MAX];
+  ssize_t n = readlinkat (dirfd, path, buf, sizeof buf);
+
+  if (n < 0)
+    return NULL;
+  if ((size_t) n >= sizeof buf)
+    return errno = ENAMETOOLONG, NULL;
+  buf[n] = '\0';
+  return xstrdup (buf);
+}
+
 int
 write_all (int fd, const void *buf, size_t len)
 {

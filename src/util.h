@@ -61,6 +61,10 @@ char *read_file_at (int dirfd, const char *name, size_t max, size_t *len, struct
  * no creation, no truncation: for /proc and /sys control files).  Returns 0, or -1 with ERR.  */
 int write_file_at (int dirfd, const char *name, const void *data, size_t len, struct husk_err *err);
 
+/* readlinkat(DIRFD, PATH) into a new string (free it).  PATH "" reads the symlink open as the O_PATH
+ * fd DIRFD itself.  Returns the target, or NULL with errno (ENAMETOOLONG past PATH_MAX).  */
+char *readlink_at (int dirfd, const char *path);
+
 /* write(2) all of BUF to FD, retrying on EINTR and short writes.  Returns 0, or -1 with errno set.  */
 int write_all (int fd, const void *buf, size_t len);
 
