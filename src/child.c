@@ -1,18 +1,21 @@
 /* The CHILD side of creating a container, from clone to execve (see child.h).
  *
- * Read child_setup() top to bottom: it is the container being built.  Every step is one call; the
- * comment on it says why it sits where it does.  The parent's side is container_run() in container.c;
- * the SYNC_* messages line the two up.  */
+ * Read stage1() and then stage2_setup() top to bottom: they are the container being built.  Every
+ * step is one call; the comment on it says why it sits where it does.  The parent's side is
+ * container_run() in container.c; the SYNC_* messages (sync.h) line the three processes up.  */
 #include "config.h"
 
 #include <errno.h>
 #include <fcntl.h>
+#include <sched.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdlib.h>
 #include <string.h>
 #include <sys/prctl.h>
 #include <sys/syscall.h>
 #include <unistd.h>
+#include <linux/sched.h>
 
 #include "caps.h"
 #include "child.h"
@@ -65,34 +68,29 @@ set_names (const struct husk_spec *spec, struct husk_err *err)
   return 0;
 }
 
+/* Stage 2: from its birth as husk's child to the moment before execve.  Returns 0 with *EXE set, or
+ * -1 with ERR.  */
 static int
-child_setup (const struct husk_child_ctx *c, char **exe, struct husk_err *err)
+stage2_setup (const struct husk_child_ctx *c, char **exe, struct husk_err *err)
 {
   const struct husk_spec *spec = c->spec;
   const struct husk_process *proc = spec->process;
   const struct husk_linux *lx = spec->linux;
-  bool userns = c->ns->new_ns[HUSK_NS_USER] || c->ns->join_fd[HUSK_NS_USER] >= 0;
   struct husk_mount_ctx mctx = {
     .spec = spec,
     .bundle = c->bundle,
     .rootfs = c->rootfs,
     .rootfd = -1,
-    .userns = userns,
-    .cgroupns = c->ns->new_ns[HUSK_NS_CGROUP],
+    .userns = ns_private (c->ns, HUSK_NS_USER),
+    .cgroupns = ns_private (c->ns, HUSK_NS_CGROUP),
     .cgroup = c->cgroup,
   };
   cleanup_close int procfd = -1;
 
-  /* sync 1: the parent has written our id maps and put us in the cgroup.  */
-  if (sync_wait (c->sync_fd, SYNC_GO, err) < 0)
+  /* sync: the parent knows our pid.  */
+  if (sync_wait (c->sync_fd, SYNC_GO, NULL, err) < 0)
     return -1;
-  /* Joins come first, unshares after, so a joined user namespace owns what is unshared; the cgroup
-   * namespace is unshared only now that we are in the container's cgroup, so that is its root.  */
-  if (ns_join_and_unshare (c->ns, err) < 0)
-    return -1;
-  if (c->ns->new_ns[HUSK_NS_USER] && become_userns_root (err) < 0)
-    return -1;
-  if (c->ns->new_ns[HUSK_NS_UTS] && set_names (spec, err) < 0)
+  if (ns_private (c->ns, HUSK_NS_UTS) && set_names (spec, err) < 0)
     return -1;
   if (c->ns->new_ns[HUSK_NS_NETWORK] && netns_loopback_up (err) < 0)
     return -1;
@@ -102,7 +100,7 @@ child_setup (const struct husk_child_ctx *c, char **exe, struct husk_err *err)
     return -1;
   if (mount_spec_mounts (&mctx, err) < 0)
     return -1;
-  if (dev_setup (spec, mctx.rootfd, userns, err) < 0)
+  if (dev_setup (spec, mctx.rootfd, mctx.userns, err) < 0)
     return -1;
   if (mount_pivot_root (&mctx, err) < 0)
     return -1;
@@ -118,23 +116,22 @@ child_setup (const struct husk_child_ctx *c, char **exe, struct husk_err *err)
     return -1;
   if (process_set_rlimits (proc, err) < 0)
     return -1;
-  if (process_set_oom_score_adj (proc, procfd, err) < 0)
-    return -1;
   if (process_set_scheduler (proc, err) < 0 || process_set_io_priority (proc, err) < 0)
     return -1;
   if (lx != NULL && process_set_personality (lx, err) < 0)
     return -1;
 
-  /* Privileges, in the order the kernel allows: the bounding set needs CAP_SETPCAP, so it is dropped
-   * while we are still root; the uid change keeps the permitted set (PR_SET_KEEPCAPS) so caps_apply
-   * can set the final sets after it.  */
+  /* Privileges, in the order the kernel allows.  The bounding set needs CAP_SETPCAP: drop it while we
+   * are still root.  */
   if (caps_drop_bounding (proc->capabilities, err) < 0)
     return -1;
-  if (process_set_user (&proc->user, userns_setgroups_allowed (), err) < 0)
-    return -1;
-  /* Without no_new_privs, installing a filter needs CAP_SYS_ADMIN, which caps_apply may drop: load
-   * it now.  With no_new_privs it waits until just before execve (fewer syscalls to allow).  */
+  /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN in the effective set, which a switch
+   * to a non-root uid clears: load it now, before the uid change (the profile must then allow the
+   * few syscalls below, as with runc).  With no_new_privs it waits until just before execve.  */
   if (!proc->no_new_privileges && seccomp_apply (c->seccomp, err) < 0)
+    return -1;
+  /* The uid change keeps the permitted set (PR_SET_KEEPCAPS) so caps_apply can set the final sets.  */
+  if (process_set_user (&proc->user, userns_setgroups_allowed (), err) < 0)
     return -1;
   if (caps_apply (proc->capabilities, err) < 0)
     return -1;
@@ -148,46 +145,100 @@ child_setup (const struct husk_child_ctx *c, char **exe, struct husk_err *err)
   if (proc->no_new_privileges && caps_set_no_new_privs (err) < 0)
     return -1;
 
-  /* sync 2: set up; the parent records "created" and lets us run.  */
-  if (sync_send (c->sync_fd, SYNC_CREATED, NULL, err) < 0)
+  /* sync: set up; the parent records the state and lets us run.  */
+  if (sync_send (c->sync_fd, SYNC_CREATED, 0, NULL, err) < 0)
     return -1;
-  if (sync_wait (c->sync_fd, SYNC_START, err) < 0)
+  if (sync_wait (c->sync_fd, SYNC_START, NULL, err) < 0)
     return -1;
+  /* The death signal would survive execve, and the container must outlive husk (--detach, or a
+   * runtime killed by its caller, as with runc and crun).  Cleared before the filter goes in, which
+   * may forbid prctl.  */
+  if (prctl (PR_SET_PDEATHSIG, 0) < 0)
+    return husk_err_set (err, errno, "clear the parent-death signal");
   /* Last, so the filter need not allow anything husk itself does above.  */
   if (proc->no_new_privileges && seccomp_apply (c->seccomp, err) < 0)
     return -1;
   return 0;
 }
 
-void
-child_main (const struct husk_child_ctx *c)
+static __attribute__ ((noreturn)) void
+stage2 (const struct husk_child_ctx *c)
 {
   struct husk_err err = { 0 };
   char *exe = NULL;
 
-  /* Die with the parent until execve.  A parent that died before this line closed its end of the
-   * sync socket, so the wait for SYNC_GO below fails and we exit.  */
+  /* Die with husk (our parent, through CLONE_PARENT) until execve.  If husk died before this line,
+   * its end of the sync socket is closed and the wait for SYNC_GO fails.  */
   (void) prctl (PR_SET_PDEATHSIG, SIGKILL);
-  (void) prctl (PR_SET_NAME, "husk:[child]");
-  /* No /proc/<pid> access for the container to this process while it still is husk.  */
-  (void) prctl (PR_SET_DUMPABLE, 0);
+  (void) prctl (PR_SET_NAME, "husk:[stage2]");
   reset_signals ();
+
+  if (stage2_setup (c, &exe, &err) == 0)
+    {
+      static char *no_env[] = { NULL };
+      char **env = c->spec->process->env != NULL ? c->spec->process->env : no_env;
+      execve (exe, c->spec->process->args, env);
+      husk_err_set (&err, errno, "exec '%s'", exe);
+      (void) sync_send (c->sync_fd, SYNC_ERROR, 0, &err, &err);
+      _exit (127);
+    }
+  (void) sync_send (c->sync_fd, SYNC_ERROR, 0, &err, &err);
+  _exit (1);
+}
+
+/* Stage 1: namespaces, then stage 2.  Returns stage 2's pid, or -1 with ERR.  */
+static pid_t
+stage1 (const struct husk_child_ctx *c, struct husk_err *err)
+{
+  struct clone_args args = { .flags = CLONE_PARENT };
+  pid_t pid;
+
+  /* sync: the parent put us in the container's cgroup, so a new cgroup namespace has it as root.  */
+  if (sync_wait (c->sync_fd, SYNC_GO, NULL, err) < 0)
+    return -1;
+  if (ns_join (c->ns, err) < 0)
+    return -1;
+  if (c->ns->new_ns[HUSK_NS_USER])
+    {
+      if (unshare (CLONE_NEWUSER) < 0)
+        return husk_err_set (err, errno, "unshare user namespace");
+      /* sync: the parent writes uid_map and gid_map for us.  */
+      if (sync_send (c->sync_fd, SYNC_USERNS, 0, NULL, err) < 0 || sync_wait (c->sync_fd, SYNC_MAPPED, NULL, err) < 0)
+        return -1;
+    }
+  /* In a user namespace, new or joined, husk's host uid means nothing: be the namespace's root.  */
+  if (ns_private (c->ns, HUSK_NS_USER) && become_userns_root (err) < 0)
+    return -1;
+  if (ns_unshare_rest (c->spec, c->ns, err) < 0)
+    return -1;
+  /* CLONE_PARENT: stage 2 is husk's child, so husk waits for it and can be a subreaper's direct
+   * descendant; its exit signal is ours (SIGCHLD), which clone3 requires to be left 0 here.  */
+  pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
+  if (pid == 0)
+    stage2 (c);
+  if (pid < 0)
+    return husk_err_set (err, errno, "clone3 the container process");
+  return pid;
+}
+
+void
+child_stage1 (const struct husk_child_ctx *c)
+{
+  struct husk_err err = { 0 };
+  pid_t pid;
+
+  /* Die with husk; if it already died, the wait for SYNC_GO fails on the closed socket.  */
+  (void) prctl (PR_SET_PDEATHSIG, SIGKILL);
+  (void) prctl (PR_SET_NAME, "husk:[stage1]");
+  /* No /proc/<pid> access for the container to these processes while they still are husk.  */
+  (void) prctl (PR_SET_DUMPABLE, 0);
   /* Every fd above stdio closes at execve, including ones the caller leaked to husk without
    * O_CLOEXEC (CVE-2024-21626): nothing of the host reaches the container.  */
   (void) syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
 
-  if (child_setup (c, &exe, &err) == 0)
-    {
-      static char *no_env[] = { NULL };
-      char **env = c->spec->process->env != NULL ? c->spec->process->env : no_env;
-      /* The death signal would survive execve: the container must outlive husk (--detach, and a
-       * runtime killed by its caller leaves the container to `delete`, as runc and crun do).  */
-      (void) prctl (PR_SET_PDEATHSIG, 0);
-      execve (exe, c->spec->process->args, env);
-      husk_err_set (&err, errno, "exec '%s'", exe);
-      (void) sync_send (c->sync_fd, SYNC_ERROR, &err, &err);
-      _exit (127);
-    }
-  (void) sync_send (c->sync_fd, SYNC_ERROR, &err, &err);
+  pid = stage1 (c, &err);
+  if (pid > 0 && sync_send (c->sync_fd, SYNC_PID, pid, NULL, &err) == 0)
+    _exit (0);
+  (void) sync_send (c->sync_fd, SYNC_ERROR, 0, &err, &err);
   _exit (1);
 }

@@ -1,4 +1,11 @@
-/* The CHILD side of creating a container: the ordered steps from clone to execve.  */
+/* The CHILD side of creating a container: two processes, from clone to execve.
+ *
+ * Stage 1 (child_stage1) is cloned by husk with no new namespace.  It joins the namespaces given by
+ * path, makes the new user namespace (husk writes its id maps), then the other new namespaces, and
+ * clones stage 2 with CLONE_PARENT, so stage 2 is husk's own child and, with a new pid namespace,
+ * its PID 1; stage 1 then exits.  Doing this in a process of its own lets every combination work:
+ * host-owned namespaces joined before a new user namespace exists, and a new pid namespace owned by a
+ * joined user namespace.  Stage 2 (child_stage2) builds the container and execs its process.  */
 #ifndef HUSK_CHILD_H
 #define HUSK_CHILD_H
 
@@ -20,9 +27,8 @@ struct husk_child_ctx
   const struct husk_seccomp_bpf *seccomp;
 };
 
-/* Run in the freshly cloned child: wait for SYNC_GO, build the container, report SYNC_CREATED, wait
- * for SYNC_START, execve the process.  Never returns: on any failure the error goes to the parent as
- * SYNC_ERROR and the child exits 1; if execve fails, 127.  */
-__attribute__ ((noreturn)) void child_main (const struct husk_child_ctx *ctx);
+/* Stage 1, in the process husk cloned.  Never returns: exits 0 once stage 2 exists and its pid was
+ * sent (SYNC_PID), or sends SYNC_ERROR and exits 1.  */
+__attribute__ ((noreturn)) void child_stage1 (const struct husk_child_ctx *ctx);
 
 #endif

@@ -22,7 +22,7 @@ cmd_run (const struct husk_globals *g, int argc, char **argv, struct husk_err *e
 
   optind = 0;
   opterr = 0;
-  while ((c = getopt_long (argc, argv, "+b:p:d", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+:b:p:d", opts, NULL)) != -1)
     switch (c)
       {
       case 'b':
@@ -44,6 +44,8 @@ cmd_run (const struct husk_globals *g, int argc, char **argv, struct husk_err *e
         return husk_err_set (err, 0, "run: --preserve-fds: not supported yet");
       case 'K':
         return husk_err_set (err, 0, "run: --keep: not supported yet");
+      case ':':
+        return husk_err_set (err, 0, "run: option '%s' needs an argument", argv[optind - 1]);
       default:
         return husk_err_set (err, 0, "run: unknown option '%s'", argv[optind - 1]);
       }

@@ -27,7 +27,7 @@ cmd_spec (const struct husk_globals *g, int argc, char **argv, struct husk_err *
 
   optind = 0;
   opterr = 0;
-  while ((c = getopt_long (argc, argv, "+b:", opts, NULL)) != -1)
+  while ((c = getopt_long (argc, argv, "+:b:", opts, NULL)) != -1)
     switch (c)
       {
       case 'b':
@@ -36,6 +36,8 @@ cmd_spec (const struct husk_globals *g, int argc, char **argv, struct husk_err *
       case 'r':
         rootless = true;
         break;
+      case ':':
+        return husk_err_set (err, 0, "spec: option '%s' needs an argument", argv[optind - 1]);
       default:
         return husk_err_set (err, 0, "spec: unknown option '%s'", argv[optind - 1]);
       }

@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <poll.h>
 #include <sys/signalfd.h>
 #include <sys/stat.h>
 #include <sys/syscall.h>
@@ -24,6 +25,7 @@
 #include "container.h"
 #include "ns/ns.h"
 #include "ns/userns.h"
+#include "process.h"
 #include "seccomp.h"
 #include "spec.h"
 #include "state.h"
@@ -68,16 +70,40 @@ check_supported (const struct husk_spec *spec, struct husk_err *err)
   return 0;
 }
 
+/* Clone stage 1: a plain child (it makes the namespaces itself, see child.h).  */
 static pid_t
-clone_child (unsigned long flags, int *pidfd)
+clone_stage1 (void)
 {
-  struct clone_args args = {
-    .flags = flags | CLONE_PIDFD,
-    .pidfd = (uint64_t) (uintptr_t) pidfd,
-    .exit_signal = SIGCHLD,
-  };
+  struct clone_args args = { .exit_signal = SIGCHLD };
 
   return (pid_t) syscall (SYS_clone3, &args, sizeof args);
+}
+
+/* Reap stage 1, which exits right after it reported stage 2's pid (or failed).  */
+static void
+reap (pid_t *pid)
+{
+  if (*pid <= 0)
+    return;
+  while (waitpid (*pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  *pid = -1;
+}
+
+/* process.oomScoreAdj for stage 2, written from here (see process_set_oom_score_adj).  */
+static int
+set_oom_score_adj (const struct husk_process *process, pid_t pid, struct husk_err *err)
+{
+  char path[32];
+  cleanup_close int dirfd = -1;
+
+  if (!process->has_oom_score_adj)
+    return 0;
+  (void) snprintf (path, sizeof path, "/proc/%d", (int) pid);
+  dirfd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return husk_err_set (err, errno, "open '%s'", path);
+  return process_set_oom_score_adj (process, dirfd, err);
 }
 
 /* Write PID as digits only, no newline (containerd and conmon read it so), atomically.  */
@@ -108,24 +134,28 @@ write_pid_file (const char *path, pid_t pid, struct husk_err *err)
   return 0;
 }
 
-/* Wait for the container process, forwarding every signal husk receives to it.  SIGS is blocked in
- * husk and read from SFD.  Returns the exit status as a shell reports it.  */
+/* Wait for the container process, forwarding every signal husk receives to it.  Signals are blocked
+ * in husk and read from SFD; the process's end is seen on PIDFD (not through SIGCHLD, which a caller
+ * may have set to be ignored).  Returns the exit status as a shell reports it.  */
 static int
 wait_forwarding (pid_t pid, int pidfd, int sfd)
 {
   for (;;)
     {
+      struct pollfd fds[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
       struct signalfd_siginfo si;
       int status;
-      pid_t r = waitpid (pid, &status, WNOHANG);
-      if (r == pid)
-        return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-      if (r < 0 && errno != EINTR)
+
+      if (poll (fds, 2, -1) < 0 && errno != EINTR)
         return 255;
-      ssize_t n = read (sfd, &si, sizeof si);
-      if (n != sizeof si || si.ssi_signo == SIGCHLD)
-        continue;
-      (void) syscall (SYS_pidfd_send_signal, pidfd, (int) si.ssi_signo, NULL, 0);
+      if (fds[0].revents != 0)
+        {
+          if (waitpid (pid, &status, 0) != pid)
+            return 255;
+          return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+        }
+      if (fds[1].revents != 0 && read (sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD)
+        (void) syscall (SYS_pidfd_send_signal, pidfd, (int) si.ssi_signo, NULL, 0);
     }
 }
 
@@ -138,8 +168,9 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   struct husk_seccomp_bpf bpf = { 0 };
   struct husk_ns_plan plan;
   struct husk_cgroup *cg = NULL;
-  int sync[2] = { -1, -1 }, saved_pid = -1, saved_time = -1, ret = -1;
-  pid_t pid = -1;
+  int sync[2] = { -1, -1 }, ret = -1;
+  pid_t stage1 = -1, pid = -1;
+  bool pid_file_written = false;
   sigset_t all, old;
   struct husk_err ignored;
 
@@ -201,51 +232,67 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
       goto fail;
     }
 
-  if (ns_enter_pid_for_children (&plan, &saved_pid, err) < 0
-      || ns_prepare_time (spec, &plan, &saved_time, err) < 0)
-    goto fail;
-  pid = clone_child (plan.clone_flags, &pidfd);
-  if (pid == 0)
+  stage1 = clone_stage1 ();
+  if (stage1 == 0)
     {
       struct husk_child_ctx ctx = {
         .spec = spec, .bundle = bundle, .rootfs = rootfs, .sync_fd = sync[1], .ns = &plan,
         .cgroup = cg, .seccomp = &bpf,
       };
       (void) close (sync[0]);
-      child_main (&ctx);
+      child_stage1 (&ctx);
     }
-  if (pid < 0)
+  if (stage1 < 0)
     {
-      husk_err_set (err, errno, "clone3 the container process");
+      husk_err_set (err, errno, "clone3 the container's first stage");
       goto fail;
     }
   (void) close (sync[1]);
   sync[1] = -1;
-  if (ns_restore_pid (&saved_pid, err) < 0 || ns_restore_time (&saved_time, err) < 0)
-    goto fail;
 
-  if (plan.new_ns[HUSK_NS_USER] && userns_write_mappings (pid, spec->linux, err) < 0)
+  /* The cgroup first: everything stage 1 makes, stage 2 included, is born in it.  */
+  if (cgroup_enter (cg, stage1, err) < 0)
     goto fail;
-  if (cgroup_enter (cg, pid, err) < 0)
+  if (sync_send (sync[0], SYNC_GO, 0, NULL, err) < 0)
     goto fail;
-  /* sync 1 */
-  if (sync_send (sync[0], SYNC_GO, NULL, err) < 0)
+  if (plan.new_ns[HUSK_NS_USER])
+    {
+      if (sync_wait (sync[0], SYNC_USERNS, NULL, err) < 0
+          || userns_write_mappings (stage1, spec->linux, err) < 0
+          || sync_send (sync[0], SYNC_MAPPED, 0, NULL, err) < 0)
+        goto fail;
+    }
+  if (sync_wait (sync[0], SYNC_PID, &pid, err) < 0)
     goto fail;
-  /* sync 2 */
-  if (sync_wait (sync[0], SYNC_CREATED, err) < 0)
+  reap (&stage1);
+  pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  if (pidfd < 0)
+    {
+      husk_err_set (err, errno, "pidfd_open %d", (int) pid);
+      goto fail;
+    }
+  if (set_oom_score_adj (spec->process, pid, err) < 0)
     goto fail;
-  if (o->pid_file != NULL && write_pid_file (o->pid_file, pid, err) < 0)
+  if (sync_send (sync[0], SYNC_GO, 0, NULL, err) < 0)
     goto fail;
+  if (sync_wait (sync[0], SYNC_CREATED, NULL, err) < 0)
+    goto fail;
+  if (o->pid_file != NULL)
+    {
+      if (write_pid_file (o->pid_file, pid, err) < 0)
+        goto fail;
+      pid_file_written = true;
+    }
   {
     struct husk_state st = { .id = o->id, .status = "running", .pid = pid, .start_time = state_pid_start_time (pid),
                              .bundle = bundle, .cgroup_path = cgroup_path (cg), .spec = spec };
     if (state_write (statefd, &st, err) < 0)
       goto fail;
   }
-  if (sync_send (sync[0], SYNC_START, NULL, err) < 0)
+  if (sync_send (sync[0], SYNC_START, 0, NULL, err) < 0)
     goto fail;
-  /* EOF: the child's end of the socket closed at execve.  */
-  if (sync_wait (sync[0], 0, err) < 0)
+  /* EOF: stage 2's end of the socket closed at execve.  */
+  if (sync_wait (sync[0], 0, NULL, err) < 0)
     goto fail;
 
   if (o->detach)
@@ -262,17 +309,22 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   goto out;
 
 fail:
+  /* Stage 1 and stage 2 are husk's children; anything else they made is in the cgroup, which
+   * cgroup_destroy empties.  */
+  if (stage1 > 0)
+    {
+      (void) kill (stage1, SIGKILL);
+      reap (&stage1);
+    }
   if (pid > 0)
     {
-      (void) syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
-      (void) waitpid (pid, NULL, 0);
+      (void) kill (pid, SIGKILL);
+      reap (&pid);
     }
-  (void) ns_restore_pid (&saved_pid, &ignored);
-  (void) ns_restore_time (&saved_time, &ignored);
   (void) cgroup_destroy (cg, &ignored);
   if (statefd >= 0)
     (void) state_remove (o->root, o->id, &ignored);
-  if (o->pid_file != NULL && pid > 0)
+  if (pid_file_written)
     (void) unlink (o->pid_file);
   (void) sigprocmask (SIG_SETMASK, &old, NULL);
 fail_early:

@@ -3,6 +3,7 @@
 #include "config.h"
 
 #include <getopt.h>
+#include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -68,6 +69,9 @@ main (int argc, char **argv, char **envp)
   enum husk_log_format format = HUSK_LOG_TEXT;
   bool debug = false;
   int c, ret;
+
+  /* A caller may have set SIGCHLD to be ignored; husk waits for its children.  */
+  (void) signal (SIGCHLD, SIG_DFL);
 
   /* "+": stop at the command name; the command parses the rest.  */
   while ((c = getopt_long (argc, argv, "+h", opts, NULL)) != -1)

@@ -709,9 +709,9 @@ open_dev_null (int rootfd, struct husk_err *err)
 {
   cleanup_close int fd = fs_open_in_root (rootfd, "/dev/null", O_PATH | O_NOFOLLOW, err);
   if (fd < 0)
-    return husk_err_prefix (err, "linux.maskedPaths: need /dev/null");
+    return husk_err_prefix (err, "config.json: linux.maskedPaths: need /dev/null");
   if (!fs_is_dev_null (fd))
-    return husk_err_set (err, 0, "linux.maskedPaths: '/dev/null' in the container is not the null "
+    return husk_err_set (err, 0, "config.json: linux.maskedPaths: '/dev/null' in the container is not the null "
                          "device (character device 1:3)");
   return steal_fd (&fd);
 }

@@ -55,7 +55,7 @@ process_set_rlimits (const struct husk_process *process, struct husk_err *err)
                              : "?";
 
       if (setrlimit ((__rlimit_resource_t) r->resource, &limit) < 0)
-        return husk_err_set (err, errno, "process.rlimits[%zu]: set '%s' to soft %llu, hard %llu", i, name,
+        return husk_err_set (err, errno, "config.json: process.rlimits[%zu]: set '%s' to soft %llu, hard %llu", i, name,
                              (unsigned long long) r->soft, (unsigned long long) r->hard);
     }
   return 0;
@@ -64,7 +64,7 @@ process_set_rlimits (const struct husk_process *process, struct husk_err *err)
 /* ---- procfs writes ------------------------------------------------------------------------- */
 
 int
-process_set_oom_score_adj (const struct husk_process *process, int procfd, struct husk_err *err)
+process_set_oom_score_adj (const struct husk_process *process, int piddirfd, struct husk_err *err)
 {
   char text[32];
   int n;
@@ -72,8 +72,8 @@ process_set_oom_score_adj (const struct husk_process *process, int procfd, struc
   if (!process->has_oom_score_adj)
     return 0;
   n = snprintf (text, sizeof text, "%d", process->oom_score_adj);
-  if (write_file_at (procfd, "self/oom_score_adj", text, (size_t) n, err) < 0)
-    return husk_err_prefix (err, "process.oomScoreAdj: set %d", process->oom_score_adj);
+  if (write_file_at (piddirfd, "oom_score_adj", text, (size_t) n, err) < 0)
+    return husk_err_prefix (err, "config.json: process.oomScoreAdj: set %d", process->oom_score_adj);
   return 0;
 }
 
@@ -124,9 +124,9 @@ process_set_sysctl (const struct husk_linux *linux_, int procfd, struct husk_err
         return husk_err_set (err, EINVAL, "config.json: linux.sysctl: invalid key '%s'", s->key);
       fd = (int) syscall (SYS_openat2, procfd, path, &how, sizeof how);
       if (fd < 0)
-        return husk_err_set (err, errno, "linux.sysctl: open '/proc/%s' for '%s'", path, s->key);
+        return husk_err_set (err, errno, "config.json: linux.sysctl: open '/proc/%s' for '%s'", path, s->key);
       if (write_all (fd, s->value, strlen (s->value)) < 0)
-        return husk_err_set (err, errno, "linux.sysctl: write '%s' to '/proc/%s'", s->value, path);
+        return husk_err_set (err, errno, "config.json: linux.sysctl: write '%s' to '/proc/%s'", s->value, path);
     }
   return 0;
 }
@@ -151,7 +151,7 @@ process_set_scheduler (const struct husk_process *process, struct husk_err *err)
   attr.sched_deadline = s->has_deadline ? s->deadline : 0;
   attr.sched_period = s->has_period ? s->period : 0;
   if (syscall (SYS_sched_setattr, 0, &attr, 0) < 0)
-    return husk_err_set (err, errno, "process.scheduler: sched_setattr (policy %d, priority %u, nice %d)", s->policy,
+    return husk_err_set (err, errno, "config.json: process.scheduler: sched_setattr (policy %d, priority %u, nice %d)", s->policy,
                          attr.sched_priority, attr.sched_nice);
   return 0;
 }
@@ -169,7 +169,7 @@ process_set_io_priority (const struct husk_process *process, struct husk_err *er
     return husk_err_set (err, EINVAL, "config.json: process.ioPriority.priority: %d is out of range (0-7)",
                          io->priority);
   if (syscall (SYS_ioprio_set, IOPRIO_WHO_PROCESS, 0, IOPRIO_PRIO_VALUE (io->class, io->priority)) < 0)
-    return husk_err_set (err, errno, "process.ioPriority: ioprio_set (class %d, priority %d)", io->class,
+    return husk_err_set (err, errno, "config.json: process.ioPriority: ioprio_set (class %d, priority %d)", io->class,
                          io->priority);
   return 0;
 }
@@ -193,7 +193,7 @@ process_set_personality (const struct husk_linux *linux_, struct husk_err *err)
   for (size_t i = 0; i < p->n_flags; i++)
     husk_warn ("config.json: linux.personality.flags[%zu]: unknown flag '%s', ignoring", i, p->flags[i]);
   if (personality (persona) < 0)
-    return husk_err_set (err, errno, "linux.personality: set domain '%s'", p->domain);
+    return husk_err_set (err, errno, "config.json: linux.personality: set domain '%s'", p->domain);
   return 0;
 }
 
@@ -205,21 +205,21 @@ process_set_user (const struct husk_user *user, int setgroups_allowed, struct hu
   if (setgroups_allowed)
     {
       if (setgroups (user->n_additional_gids, (const gid_t *) user->additional_gids) < 0)
-        return husk_err_set (err, errno, "process.user.additionalGids: setgroups (%zu groups)",
+        return husk_err_set (err, errno, "config.json: process.user.additionalGids: setgroups (%zu groups)",
                              user->n_additional_gids);
     }
   else if (user->n_additional_gids > 0)
     return husk_err_set (err, EPERM,
-                         "process.user.additionalGids: setgroups is denied in this user namespace, cannot set %zu "
+                         "config.json: process.user.additionalGids: setgroups is denied in this user namespace, cannot set %zu "
                          "groups",
                          user->n_additional_gids);
   /* Keep the permitted set across the change to a non-zero uid; caps_apply() sets the final sets.  */
   if (prctl (PR_SET_KEEPCAPS, 1, 0, 0, 0) < 0)
     return husk_err_set (err, errno, "prctl PR_SET_KEEPCAPS");
   if (setresgid (user->gid, user->gid, user->gid) < 0)
-    return husk_err_set (err, errno, "process.user.gid: setresgid to %u", user->gid);
+    return husk_err_set (err, errno, "config.json: process.user.gid: setresgid to %u", user->gid);
   if (setresuid (user->uid, user->uid, user->uid) < 0)
-    return husk_err_set (err, errno, "process.user.uid: setresuid to %u", user->uid);
+    return husk_err_set (err, errno, "config.json: process.user.uid: setresuid to %u", user->uid);
   if (user->has_umask)
     umask ((mode_t) (user->umask & 07777));
   return 0;
@@ -234,13 +234,13 @@ process_chdir (const char *cwd, struct husk_err *err)
   long n;
 
   if (chdir (cwd) < 0)
-    return husk_err_set (err, errno, "process.cwd: chdir to '%s'", cwd);
+    return husk_err_set (err, errno, "config.json: process.cwd: chdir to '%s'", cwd);
   /* The raw syscall: glibc's getcwd() hides the "(unreachable)" prefix behind ENOENT.  */
   n = syscall (SYS_getcwd, buf, sizeof buf);
   if (n < 0)
-    return husk_err_set (err, errno, "process.cwd: getcwd after chdir to '%s'", cwd);
+    return husk_err_set (err, errno, "config.json: process.cwd: getcwd after chdir to '%s'", cwd);
   if (n == 0 || buf[0] != '/')
-    return husk_err_set (err, 0, "process.cwd: '%s' is outside the container's root", cwd);
+    return husk_err_set (err, 0, "config.json: process.cwd: '%s' is outside the container's root", cwd);
   return 0;
 }
 
@@ -280,7 +280,7 @@ process_find_executable (const char *arg0, char *const *env, struct husk_err *er
   bool denied = false;
 
   if (arg0 == NULL || arg0[0] == '\0')
-    return husk_err_set (err, ENOENT, "process.args[0]: empty executable name"), NULL;
+    return husk_err_set (err, ENOENT, "config.json: process.args[0]: empty executable name"), NULL;
   if (strchr (arg0, '/') != NULL)
     {
       if (check_executable (arg0) < 0)

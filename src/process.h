@@ -10,9 +10,10 @@
 /* setrlimit each of PROCESS->rlimits.  Returns 0, or -1 with ERR ("process.rlimits[1]: ...").  */
 int process_set_rlimits (const struct husk_process *process, struct husk_err *err);
 
-/* Write PROCESS->oom_score_adj (when set) to self/oom_score_adj under the procfs root PROCFD
- * (from fs_open_procfs).  Returns 0, or -1 with ERR.  */
-int process_set_oom_score_adj (const struct husk_process *process, int procfd, struct husk_err *err);
+/* Write PROCESS->oom_score_adj (when set) to oom_score_adj in PIDDIRFD, an O_PATH fd of /proc/PID.
+ * husk's parent does it for stage 2, as host root: a non-dumpable process in a user namespace may
+ * not write its own, and the value survives execve.  Returns 0, or -1 with ERR.  */
+int process_set_oom_score_adj (const struct husk_process *process, int piddirfd, struct husk_err *err);
 
 /* Write each linux.sysctl entry to sys/<key with . -> /> under PROCFD (the key must not contain
  * "..", and the file is opened without following symlinks).  Returns 0, or -1 with ERR.  */

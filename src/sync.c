@@ -11,6 +11,7 @@
 struct sync_msg
 {
   int type;
+  pid_t pid;
   struct husk_err err;
 };
 
@@ -23,12 +24,14 @@ sync_pair (int fds[2], struct husk_err *err)
 }
 
 int
-sync_send (int fd, enum husk_sync_type type, const struct husk_err *child_err, struct husk_err *err)
+sync_send (int fd, enum husk_sync_type type, pid_t pid, const struct husk_err *child_err,
+           struct husk_err *err)
 {
   struct sync_msg m;
 
   memset (&m, 0, sizeof m);
   m.type = type;
+  m.pid = pid;
   if (child_err != NULL)
     m.err = *child_err;
   for (;;)
@@ -43,7 +46,7 @@ sync_send (int fd, enum husk_sync_type type, const struct husk_err *child_err, s
 }
 
 int
-sync_wait (int fd, enum husk_sync_type expected, struct husk_err *err)
+sync_wait (int fd, enum husk_sync_type expected, pid_t *pid, struct husk_err *err)
 {
   struct sync_msg m;
   ssize_t n;
@@ -69,5 +72,7 @@ sync_wait (int fd, enum husk_sync_type expected, struct husk_err *err)
     }
   if (m.type != (int) expected)
     return husk_err_set (err, 0, "sync message %d, expected %d", m.type, expected);
+  if (pid != NULL)
+    *pid = m.pid;
   return 0;
 }

@@ -423,10 +423,9 @@ cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err)
   for (size_t i = 0; i < cg->n; i++)
     {
       struct hierarchy *h = &cg->h[i];
-      if (h->dir == NULL)
-        continue;
-      /* The leaf: kill what is left, then rmdir, retrying while the kernel still counts exiting tasks. */
-      bool removed = false;
+      /* The leaf: kill what is left, then rmdir, retrying while the kernel still counts exiting tasks.
+       * (No leaf when creating it failed half-way; the parents made are still removed below.)  */
+      bool removed = h->dir == NULL;
       for (int attempt = 0; attempt < 200 && !removed; attempt++)
         {
           if (rmdir (h->dir) == 0 || errno == ENOENT)
@@ -446,7 +445,7 @@ cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err)
       while (h->n_made > 0)
         {
           char *d = h->made[--h->n_made];
-          if (strcmp (d, h->dir) != 0)
+          if (h->dir == NULL || strcmp (d, h->dir) != 0)
             (void) rmdir (d);
           free (d);
         }

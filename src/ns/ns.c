@@ -14,9 +14,6 @@
 #include "spec_names.h"
 #include "util.h"
 
-#ifndef CLONE_NEWTIME
-#define CLONE_NEWTIME 0x00000080
-#endif
 
 void
 ns_plan_release (struct husk_ns_plan *plan)
@@ -61,21 +58,6 @@ ns_plan_make (const struct husk_spec *spec, struct husk_ns_plan *plan, struct hu
         }
     }
 
-  bool join_user = plan->join_fd[HUSK_NS_USER] >= 0;
-  for (int t = 0; t < HUSK_NS_COUNT; t++)
-    {
-      if (!plan->new_ns[t])
-        continue;
-      /* cgroup: unshared after the child entered its cgroup.  time: made by the parent (offsets).  */
-      if (t == HUSK_NS_CGROUP)
-        plan->unshare_flags |= CLONE_NEWCGROUP;
-      else if (t == HUSK_NS_TIME)
-        continue;
-      else if (t == HUSK_NS_PID || !join_user)
-        plan->clone_flags |= (unsigned long) spec_ns_clone_flag (t);
-      else
-        plan->unshare_flags |= (unsigned long) spec_ns_clone_flag (t);
-    }
   return 0;
 
 fail:
@@ -83,93 +65,17 @@ fail:
   return -1;
 }
 
-static int
-save_and_enter (const char *self_name, int target_fd, int nstype, int *saved, struct husk_err *err)
+bool
+ns_private (const struct husk_ns_plan *plan, enum husk_ns_type type)
 {
-  char path[64];
-
-  (void) snprintf (path, sizeof path, "/proc/self/ns/%s", self_name);
-  *saved = open (path, O_RDONLY | O_CLOEXEC);
-  if (*saved < 0)
-    return husk_err_set (err, errno, "open '%s'", path);
-  if (target_fd >= 0 && setns (target_fd, nstype) < 0)
-    return husk_err_set (err, errno, "setns %s", self_name);
-  return 0;
-}
-
-static int
-restore (int *saved, int nstype, const char *what, struct husk_err *err)
-{
-  int ret = 0;
-
-  if (*saved < 0)
-    return 0;
-  if (setns (*saved, nstype) < 0)
-    ret = husk_err_set (err, errno, "restore own %s namespace", what);
-  (void) close (*saved);
-  *saved = -1;
-  return ret;
+  return plan->new_ns[type] || plan->join_fd[type] >= 0;
 }
 
 int
-ns_enter_pid_for_children (const struct husk_ns_plan *plan, int *saved, struct husk_err *err)
+ns_join (const struct husk_ns_plan *plan, struct husk_err *err)
 {
-  *saved = -1;
-  if (plan->join_fd[HUSK_NS_PID] < 0)
-    return 0;
-  return save_and_enter ("pid_for_children", plan->join_fd[HUSK_NS_PID], CLONE_NEWPID, saved, err);
-}
-
-int
-ns_restore_pid (int *saved, struct husk_err *err)
-{
-  return restore (saved, CLONE_NEWPID, "pid", err);
-}
-
-int
-ns_prepare_time (const struct husk_spec *spec, const struct husk_ns_plan *plan, int *saved,
-                 struct husk_err *err)
-{
-  char buf[128];
-  int n = 0;
-
-  *saved = -1;
-  if (!plan->new_ns[HUSK_NS_TIME])
-    return 0;
-  if (save_and_enter ("time", -1, 0, saved, err) < 0)
-    return -1;
-  if (unshare (CLONE_NEWTIME) < 0)
-    return husk_err_set (err, errno, "unshare time namespace");
-  /* CLOCK_MONOTONIC is 1, CLOCK_BOOTTIME is 7 in the timens_offsets format.  */
-  const struct husk_time_offset *mono = &spec->linux->time_monotonic;
-  const struct husk_time_offset *boot = &spec->linux->time_boottime;
-  if (mono->present)
-    n += snprintf (buf + n, sizeof buf - (size_t) n, "monotonic %lld %u\n", (long long) mono->secs,
-                   mono->nanosecs);
-  if (boot->present)
-    n += snprintf (buf + n, sizeof buf - (size_t) n, "boottime %lld %u\n", (long long) boot->secs,
-                   boot->nanosecs);
-  if (n > 0)
-    {
-      cleanup_close int fd = open ("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
-      if (fd < 0 || write_all (fd, buf, (size_t) n) < 0)
-        return husk_err_set (err, errno, "config.json: linux.timeOffsets: write /proc/self/timens_offsets");
-    }
-  return 0;
-}
-
-int
-ns_restore_time (int *saved, struct husk_err *err)
-{
-  return restore (saved, CLONE_NEWTIME, "time", err);
-}
-
-int
-ns_join_and_unshare (const struct husk_ns_plan *plan, struct husk_err *err)
-{
-  /* The user namespace first: it gives the capabilities the other joins and unshares need.  */
-  static const enum husk_ns_type order[] = { HUSK_NS_USER,  HUSK_NS_MOUNT, HUSK_NS_NETWORK, HUSK_NS_IPC,
-                                             HUSK_NS_UTS,   HUSK_NS_CGROUP, HUSK_NS_TIME };
+  static const enum husk_ns_type order[] = { HUSK_NS_USER, HUSK_NS_MOUNT, HUSK_NS_NETWORK, HUSK_NS_IPC,
+                                             HUSK_NS_UTS,  HUSK_NS_CGROUP, HUSK_NS_PID,   HUSK_NS_TIME };
 
   for (size_t i = 0; i < ARRAY_SIZE (order); i++)
     {
@@ -177,7 +83,41 @@ ns_join_and_unshare (const struct husk_ns_plan *plan, struct husk_err *err)
       if (plan->join_fd[t] >= 0 && setns (plan->join_fd[t], spec_ns_clone_flag (t)) < 0)
         return husk_err_set (err, errno, "join %s namespace", spec_ns_type_name (t));
     }
-  if (plan->unshare_flags != 0 && unshare ((int) plan->unshare_flags) < 0)
-    return husk_err_set (err, errno, "unshare namespaces 0x%lx", plan->unshare_flags);
+  return 0;
+}
+
+static int
+write_time_offsets (const struct husk_linux *lx, struct husk_err *err)
+{
+  char buf[128];
+  int n = 0;
+
+  /* The timens_offsets format names the clocks: monotonic and boottime.  */
+  if (lx->time_monotonic.present)
+    n += snprintf (buf + n, sizeof buf - (size_t) n, "monotonic %lld %u\n", (long long) lx->time_monotonic.secs,
+                   lx->time_monotonic.nanosecs);
+  if (lx->time_boottime.present)
+    n += snprintf (buf + n, sizeof buf - (size_t) n, "boottime %lld %u\n", (long long) lx->time_boottime.secs,
+                   lx->time_boottime.nanosecs);
+  if (n == 0)
+    return 0;
+  cleanup_close int fd = open ("/proc/self/timens_offsets", O_WRONLY | O_CLOEXEC);
+  if (fd < 0 || write_all (fd, buf, (size_t) n) < 0)
+    return husk_err_set (err, errno, "config.json: linux.timeOffsets: write /proc/self/timens_offsets");
+  return 0;
+}
+
+int
+ns_unshare_rest (const struct husk_spec *spec, const struct husk_ns_plan *plan, struct husk_err *err)
+{
+  int flags = 0;
+
+  for (int t = 0; t < HUSK_NS_COUNT; t++)
+    if (plan->new_ns[t] && t != HUSK_NS_USER)
+      flags |= spec_ns_clone_flag (t);
+  if (flags != 0 && unshare (flags) < 0)
+    return husk_err_set (err, errno, "unshare namespaces 0x%x", (unsigned) flags);
+  if (plan->new_ns[HUSK_NS_TIME] && write_time_offsets (spec->linux, err) < 0)
+    return -1;
   return 0;
 }

@@ -124,3 +124,10 @@ expect_error() {
 	[ "$status" -ne 0 ]
 	assert_no_leftovers
 }
+
+@test "errors: an option without its argument says so" {
+	husk run --bundle
+	[ "$status" -ne 0 ]
+	husk_only "message"
+	[ "$output" = "husk: run: option '--bundle' needs an argument" ]
+}

@@ -6,10 +6,13 @@ load helpers
 setup() {
 	setup_bundle
 	NETNS=
+	HOLDER=
 }
 
 teardown() {
 	[ -z "$NETNS" ] || ip netns delete "$NETNS" 2>/dev/null || true
+	# a process this test started to hold a user namespace
+	[ -z "$HOLDER" ] || kill -9 "$HOLDER" 2>/dev/null || true
 	teardown_bundle
 }
 
@@ -113,4 +116,44 @@ set_namespaces() {
 	local up=${lines[2]%%.*}
 	[ "$up" -ge 1000000 ]
 	[ "$(cut -d. -f1 /proc/uptime)" -lt "$up" ]
+}
+
+@test "namespaces: a new user namespace with a joined host network namespace" {
+	requires ip userns
+	NETNS=husk-test-$ID
+	ip netns add "$NETNS"
+	local inode
+	inode=$(stat -L -c %i "/run/netns/$NETNS")
+	update_config '(.linux.namespaces[] | select(.type == "network")) |= . + {path: $p}
+		| .linux.namespaces += [{type: "user"}]
+		| .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]' \
+		--arg p "/run/netns/$NETNS"
+	husk_run -- /probe ns net -- status Uid -- ns user
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "net:[$inode]" ]
+	[ "${lines[1]}" = "0 0 0 0" ]
+	[ "${lines[2]}" != "$(readlink /proc/self/ns/user)" ]
+}
+
+@test "namespaces: a joined user namespace owns the new pid and mount namespaces" {
+	requires userns
+	# a process holding a user namespace that maps container root to host uid 300000
+	unshare -U sleep 60 &
+	HOLDER=$!
+	local i
+	for ((i = 0; i < 100; i++)); do
+		[ "$(readlink "/proc/$HOLDER/ns/user")" != "$(readlink /proc/self/ns/user)" ] && break
+		sleep 0.02
+	done
+	echo "0 300000 65536" >"/proc/$HOLDER/uid_map"
+	echo "0 300000 65536" >"/proc/$HOLDER/gid_map"
+	update_config '.linux.namespaces += [{type: "user", path: $p}]' --arg p "/proc/$HOLDER/ns/user"
+	husk_run -- /probe pid -- ns user -- read /proc/self/uid_map -- write /tmp/made-inside x
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 1 ]
+	[ "${lines[1]}" = "$(readlink "/proc/$HOLDER/ns/user")" ]
+	[ "$(echo "${lines[2]}" | tr -s ' ' | sed 's/^ //')" = "0 300000 65536" ]
+	[ "${lines[3]}" = ok ]
+	[ "$(stat -c %u:%g "$ROOTFS/tmp/made-inside")" = "300000:300000" ]
 }

@@ -97,6 +97,17 @@ teardown() {
 	[ "$output" = 500 ]
 }
 
+@test "process: oomScoreAdj in a user namespace" {
+	requires userns
+	update_config '.process.oomScoreAdj = 300
+		| .linux.namespaces += [{type: "user"}]
+		| .linux.uidMappings = [{containerID: 0, hostID: 100000, size: 65536}]
+		| .linux.gidMappings = [{containerID: 0, hostID: 100000, size: 65536}]'
+	husk_run -- /probe read /proc/self/oom_score_adj
+	[ "$status" -eq 0 ]
+	[ "$output" = 300 ]
+}
+
 @test "process: a missing executable fails the run and leaves nothing" {
 	husk_run -- /no/such/binary
 	[ "$status" -ne 0 ]

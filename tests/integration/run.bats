@@ -189,3 +189,33 @@ wait_for_line() {
 	kill -TERM "$HUSK_PID"
 	wait_husk_bg
 }
+
+@test "run: --detach with a profile that forbids prctl: the container outlives husk" {
+	# the parent-death signal is cleared before the filter goes in
+	update_config '.linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", syscalls: [
+		{names: ["prctl"], action: "SCMP_ACT_ERRNO"}]}'
+	set_args /probe sleep 30
+	__husk run --detach --pid-file "$TEST_DIR/c.pid" "$ID" </dev/null >"$TEST_DIR/out" 2>&1
+	local pid
+	pid=$(cat "$TEST_DIR/c.pid")
+	sleep 0.3
+	[ "$(awk '{print $3}' "/proc/$pid/stat")" = S ]
+	kill -9 "$pid"
+	wait_pid_gone "$pid"
+}
+
+@test "run: a caller that ignores SIGCHLD still gets the exit status" {
+	set_args /probe exit 7
+	run timeout 20 perl -e '$SIG{CHLD} = "IGNORE"; exec @ARGV' "$HUSK" --root "$HUSK_ROOT" run --bundle "$BUNDLE" "$ID"
+	[ "$status" -eq 7 ]
+	assert_no_leftovers
+}
+
+@test "run: a failed run leaves the caller's existing --pid-file alone" {
+	echo precious >"$TEST_DIR/keep.pid"
+	set_args /no/such/binary
+	husk run --pid-file "$TEST_DIR/keep.pid" "$ID"
+	[ "$status" -ne 0 ]
+	[ "$(cat "$TEST_DIR/keep.pid")" = precious ]
+	assert_no_leftovers
+}

@@ -73,6 +73,20 @@ cap_mask() {
 	[ ! -e "$ROOTFS/tmp/a" ]
 }
 
+@test "security: seccomp for a non-root user without noNewPrivileges" {
+	# The Kubernetes default shape: runAsUser, allowPrivilegeEscalation left true, a profile.  The
+	# filter is loaded before the uid change clears CAP_SYS_ADMIN from the effective set.
+	update_config '.process.user = {uid: 1000, gid: 1000} | .process.noNewPrivileges = false
+		| .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", syscalls: [
+			{names: ["mkdir"], action: "SCMP_ACT_ERRNO", errnoRet: 18}]}'
+	husk_run -- /probe status Uid -- status Seccomp -- status NoNewPrivs -- syscall mkdir /tmp/a
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "1000 1000 1000 1000" ]
+	[ "${lines[1]}" = 2 ]
+	[ "${lines[2]}" = 0 ]
+	[ "${lines[3]}" = "error: EXDEV" ]
+}
+
 @test "security: seccomp argument conditions" {
 	update_config '.process.capabilities |= ((.bounding, .effective, .permitted) += ["CAP_SYS_ADMIN"])
 		| .linux.seccomp = {defaultAction: "SCMP_ACT_ALLOW", syscalls: [

@@ -806,10 +806,10 @@ Test (process, oom_score_adj)
 {
   struct husk_process p = { .has_oom_score_adj = true, .oom_score_adj = 321 };
   struct husk_err err = { 0 };
-  cleanup_close int procfd = open ("/proc", O_PATH | O_DIRECTORY | O_CLOEXEC);
+  cleanup_close int piddirfd = open ("/proc/self", O_PATH | O_DIRECTORY | O_CLOEXEC);
   cleanup_free char *text = NULL;
 
-  cr_assert_eq (process_set_oom_score_adj (&p, procfd, &err), 0, "%s", err.msg);
+  cr_assert_eq (process_set_oom_score_adj (&p, piddirfd, &err), 0, "%s", err.msg);
   text = read_file_at (-1, "/proc/self/oom_score_adj", 64, NULL, &err);
   cr_assert_str_eq (text, "321\n");
 }
@@ -843,7 +843,7 @@ child_rlimits (void *arg)
     return 5;
   if (process_set_rlimits (&q, &err) != -1)
     return 6;
-  if (strcmp (err.msg, "process.rlimits[0]: set 'RLIMIT_NOFILE' to soft 300, hard 300") != 0 || err.errnum != EPERM)
+  if (strcmp (err.msg, "config.json: process.rlimits[0]: set 'RLIMIT_NOFILE' to soft 300, hard 300") != 0 || err.errnum != EPERM)
     return 7;
   return 0;
 }
@@ -907,7 +907,7 @@ Test (process, chdir, .init = make_tmp, .fini = remove_tmp)
   cr_assert_eq (process_chdir (tmp, &err), 0, "%s", err.msg);
   cr_assert_eq (process_chdir ("/no/such/dir", &err), -1);
   cr_assert_eq (err.errnum, ENOENT);
-  cr_assert_str_eq (err.msg, "process.cwd: chdir to '/no/such/dir'");
+  cr_assert_str_eq (err.msg, "config.json: process.cwd: chdir to '/no/such/dir'");
   cr_assert_child_ok (in_child (child_chdir_outside_root, NULL));
 }
 
