@@ -187,7 +187,22 @@ gen_linux (yajl_gen g, bool rootless)
       namespaces[4] = "cgroup";
       namespaces[5] = "user";
     }
-  /* No "resources": the default leaves the container in whatever cgroup limits it inherits.  */
+  /* Only the device allowlist's deny-all rule, as `runc spec` writes it: husk starts from deny-all
+   * anyway, and the rule keeps the config safe under any runtime.  No limits.  Rootless: none, as
+   * with runc (an unprivileged user has no cgroup to write).  */
+  if (!rootless)
+    {
+      gen_string (g, "resources");
+      yajl_gen_map_open (g);
+      gen_string (g, "devices");
+      yajl_gen_array_open (g);
+      yajl_gen_map_open (g);
+      gen_key_bool (g, "allow", false);
+      gen_key_string (g, "access", "rwm");
+      yajl_gen_map_close (g);
+      yajl_gen_array_close (g);
+      yajl_gen_map_close (g);
+    }
   gen_string (g, "namespaces");
   yajl_gen_array_open (g);
   for (size_t i = 0; namespaces[i] != NULL; i++)

@@ -17,6 +17,7 @@
 #include <linux/magic.h>
 
 #include "cgroup/cgroup.h"
+#include "cgroup/devices.h"
 #include "util.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
@@ -218,78 +219,9 @@ make_dirs (struct hierarchy *h, const char *rel, struct husk_err *err)
   return 0;
 }
 
-static int
-write_rule (const char *dir, const char *file, const char *rule, struct husk_err *err)
-{
-  cleanup_close int fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-
-  if (fd < 0)
-    return husk_err_set (err, errno, "open cgroup '%s'", dir);
-  if (write_file_at (fd, file, rule, strlen (rule), err) < 0)
-    return husk_err_prefix (err, "cgroup '%s': '%s'", dir, rule);
-  return 0;
-}
-
-static void
-format_rule (char *buf, size_t size, char type, int64_t major, int64_t minor, const char *access)
-{
-  char ma[24] = "*", mi[24] = "*";
-
-  if (major >= 0)
-    (void) snprintf (ma, sizeof ma, "%lld", (long long) major);
-  if (minor >= 0)
-    (void) snprintf (mi, sizeof mi, "%lld", (long long) minor);
-  (void) snprintf (buf, size, "%c %s:%s %s", type, ma, mi, access);
-}
-
-/* v1 devices controller: the config's rules in order, then the devices every container needs and
- * the config's linux.devices.  config-linux.md "Device allowlist".  */
-static int
-apply_device_rules (const struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err)
-{
-  static const struct { char type; int major, minor; } defaults[] = {
-    { 'c', 1, 3 }, { 'c', 1, 5 }, { 'c', 1, 7 }, { 'c', 1, 8 }, { 'c', 1, 9 }, { 'c', 5, 0 },
-    { 'c', 5, 1 }, { 'c', 5, 2 }, { 'c', 136, -1 }, { 'c', 10, 200 },
-  };
-  const struct husk_resources *r = spec->linux->resources;
-  const char *dir = NULL;
-  char rule[96];
-
-  for (size_t i = 0; i < cg->n; i++)
-    if (strcmp (cg->h[i].name, "devices") == 0)
-      dir = cg->h[i].dir;
-  if (dir == NULL)
-    return husk_err_set (err, 0, "config.json: linux.resources.devices: no devices cgroup on this host");
-  for (size_t i = 0; i < r->n_devices; i++)
-    {
-      const struct husk_device_rule *d = &r->devices[i];
-      format_rule (rule, sizeof rule, d->type, d->major, d->minor, d->access);
-      if (d->type == 'a')
-        (void) snprintf (rule, sizeof rule, "a");
-      if (write_rule (dir, d->allow ? "devices.allow" : "devices.deny", rule, err) < 0)
-        return husk_err_prefix (err, "config.json: linux.resources.devices[%zu]", i);
-    }
-  for (size_t i = 0; i < ARRAY_SIZE (defaults); i++)
-    {
-      format_rule (rule, sizeof rule, defaults[i].type, defaults[i].major, defaults[i].minor, "rwm");
-      if (write_rule (dir, "devices.allow", rule, err) < 0)
-        return -1;
-    }
-  for (size_t i = 0; i < spec->linux->n_devices; i++)
-    {
-      const struct husk_device *d = &spec->linux->devices[i];
-      if (d->type == 'p')
-        continue;
-      format_rule (rule, sizeof rule, d->type == 'b' ? 'b' : 'c', d->major, d->minor, "rwm");
-      if (write_rule (dir, "devices.allow", rule, err) < 0)
-        return husk_err_prefix (err, "config.json: linux.devices[%zu]", i);
-    }
-  return 0;
-}
-
 /* Everything in linux.resources except devices comes with the cgroup issue: refuse it clearly.  */
 static int
-check_resources (const struct husk_resources *r, enum husk_cgroup_mode mode, struct husk_err *err)
+check_resources (const struct husk_resources *r, struct husk_err *err)
 {
   static const char fmt[] = "config.json: linux.resources.%s: not supported yet";
 
@@ -309,9 +241,45 @@ check_resources (const struct husk_resources *r, enum husk_cgroup_mode mode, str
     return husk_err_set (err, 0, fmt, "rdma");
   if (r->n_unified > 0)
     return husk_err_set (err, 0, fmt, "unified");
-  if (r->n_devices > 0 && mode == HUSK_CGROUP_UNIFIED)
-    return husk_err_set (err, 0, "config.json: linux.resources.devices: not supported yet on cgroup v2");
   return 0;
+}
+
+/* True when the v1 hierarchy named NAME ("cpu,cpuacct", "devices") holds CONTROLLER.  */
+static bool
+has_controller (const char *name, const char *controller)
+{
+  size_t len = strlen (controller);
+
+  for (const char *p = name;; p++)
+    {
+      if (strncmp (p, controller, len) == 0 && (p[len] == ',' || p[len] == '\0'))
+        return true;
+      p = strchr (p, ',');
+      if (p == NULL)
+        return false;
+    }
+}
+
+/* The device allowlist, always (deny-all, the config's rules, the defaults, linux.devices): on a v2
+ * host an eBPF program on the container's directory, otherwise (v1, hybrid) the devices hierarchy.
+ * Runs before any process enters the cgroup.  No devices controller at all fails closed.
+ * config-linux.md "Device allowlist".  */
+static int
+apply_devices (const struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err)
+{
+  bool v2 = cg->mode == HUSK_CGROUP_UNIFIED;
+
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      const struct hierarchy *h = &cg->h[i];
+      if (v2 ? !h->v2 : h->v2 || !has_controller (h->name, "devices"))
+        continue;
+      cleanup_close int fd = open (h->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0)
+        return husk_err_set (err, errno, "open cgroup '%s'", h->dir);
+      return v2 ? devices_v2_attach (fd, spec, err) : devices_v1_apply (fd, spec, err);
+    }
+  return husk_err_set (err, 0, "no devices cgroup on this host: cannot restrict device access");
 }
 
 static bool
@@ -335,7 +303,7 @@ cgroup_create (const struct husk_spec *spec, const char *id, struct husk_err *er
   if (mode < 0)
     goto fail;
   cg->mode = mode;
-  if (lx != NULL && lx->resources != NULL && check_resources (lx->resources, cg->mode, err) < 0)
+  if (lx != NULL && lx->resources != NULL && check_resources (lx->resources, err) < 0)
     goto fail;
   if (cfg != NULL && (bad_path (cfg) || strchr (cfg, ':') != NULL))
     {
@@ -367,8 +335,7 @@ cgroup_create (const struct husk_spec *spec, const char *id, struct husk_err *er
       if (r < 0)
         goto fail;
     }
-  if (lx != NULL && lx->resources != NULL && lx->resources->n_devices > 0
-      && apply_device_rules (cg, spec, err) < 0)
+  if (apply_devices (cg, spec, err) < 0)
     goto fail;
   return cg;
 

@@ -138,3 +138,27 @@ cap_mask() {
 	[[ "$output" != *HOST-SECRET* ]]
 	assert_no_leftovers
 }
+
+@test "security: a device node shipped in the rootfs cannot be opened (deny-all device cgroup)" {
+	# Nodes planted outside /dev, where husk does not manage them.  Writing /dev/kmsg's numbers needs
+	# no capability, and major 240 has no driver (ENXIO when the cgroup lets the open through), so
+	# EPERM here can only come from the device cgroup.  (GHSA-g54h-m393-cpwq: deny-all first.)
+	mknod -m 666 "$ROOTFS/kmsg" c 1 11
+	mknod -m 666 "$ROOTFS/nodrv" c 240 5
+	husk_run -- /probe open /kmsg w -- open /nodrv r -- open /dev/null rw -- open /dev/zero r
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "error: EPERM" ]
+	[ "${lines[1]}" = "error: EPERM" ]
+	[ "${lines[2]}" = ok ]
+	[ "${lines[3]}" = ok ]
+}
+
+@test "security: linux.resources.devices rules apply in order after deny-all" {
+	mknod -m 666 "$ROOTFS/nodrv" c 240 5
+	update_config '.linux.resources.devices = [{allow: false, access: "rwm"},
+		{allow: true, type: "c", major: 240, minor: 5, access: "r"}]'
+	husk_run -- /probe open /nodrv r -- open /nodrv w
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "error: ENXIO" ] # let through by the cgroup, no driver behind it
+	[ "${lines[1]}" = "error: EPERM" ]
+}

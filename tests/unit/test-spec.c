@@ -154,7 +154,14 @@ Test (spec_fields, default_fixture)
   cr_assert_eq (s->linux->n_namespaces, 6);
   cr_assert_eq (s->linux->namespaces[1].type, HUSK_NS_NETWORK);
   cr_assert_null (s->linux->namespaces[1].path);
-  cr_assert_null (s->linux->resources);
+  /* only the device allowlist's deny-all rule, as runc spec writes it */
+  cr_assert_not_null (s->linux->resources);
+  cr_assert_eq (s->linux->resources->n_devices, 1);
+  cr_assert_not (s->linux->resources->devices[0].allow);
+  cr_assert_eq (s->linux->resources->devices[0].type, 'a');
+  cr_assert_str_eq (s->linux->resources->devices[0].access, "rwm");
+  cr_assert_null (s->linux->resources->memory);
+  cr_assert_not (s->linux->resources->has_pids_limit);
   cr_assert_eq (s->linux->n_masked_paths, 10);
   cr_assert_eq (s->linux->n_readonly_paths, 5);
   cr_assert_not_null (spec_namespace (s, HUSK_NS_UTS));
