@@ -193,8 +193,9 @@ stage1 (const struct husk_child_ctx *c, struct husk_err *err)
   struct clone_args args = { .flags = CLONE_PARENT };
   pid_t pid;
 
-  /* sync: the parent put us in the container's cgroup, so a new cgroup namespace has it as root.  */
-  if (sync_wait (c->sync_fd, SYNC_GO, NULL, err) < 0)
+  /* The container's cgroup first: everything we make, stage 2 included, is born in it, and a new
+   * cgroup namespace has it as its root.  */
+  if (c->cgroup != NULL && cgroup_enter_self (c->cgroup, c->in_v2_cgroup, err) < 0)
     return -1;
   if (ns_join (c->ns, err) < 0)
     return -1;

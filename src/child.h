@@ -9,6 +9,7 @@
 #ifndef HUSK_CHILD_H
 #define HUSK_CHILD_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "cgroup/cgroup.h"
@@ -24,6 +25,7 @@ struct husk_child_ctx
   int sync_fd;         /* child end of the sync socket (CLOEXEC: closes on execve) */
   const struct husk_ns_plan *ns;
   const struct husk_cgroup *cgroup; /* may be NULL */
+  bool in_v2_cgroup;   /* stage 1 was born in the cgroup2 hierarchy (CLONE_INTO_CGROUP) */
   const struct husk_seccomp_bpf *seccomp;
 };
 

@@ -70,12 +70,29 @@ check_supported (const struct husk_spec *spec, struct husk_err *err)
   return 0;
 }
 
-/* Clone stage 1: a plain child (it makes the namespaces itself, see child.h).  */
+/* Clone stage 1, with no new namespace (it makes them itself, see child.h), born in the container's
+ * cgroup2 directory when CGROUP_FD is one (CLONE_INTO_CGROUP: no migration at all).  *IN_CGROUP
+ * says whether that happened; kernels before 5.7 refuse the flag, and stage 1 then moves itself.  */
 static pid_t
-clone_stage1 (void)
+clone_stage1 (int cgroup_fd, bool *in_cgroup)
 {
   struct clone_args args = { .exit_signal = SIGCHLD };
+  pid_t pid;
 
+  *in_cgroup = false;
+  if (cgroup_fd >= 0)
+    {
+      args.flags = CLONE_INTO_CGROUP;
+      args.cgroup = (uint64_t) cgroup_fd;
+      pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
+      if (pid >= 0 || (errno != EINVAL && errno != E2BIG))
+        {
+          *in_cgroup = true;
+          return pid;
+        }
+      args.flags = 0;
+      args.cgroup = 0;
+    }
   return (pid_t) syscall (SYS_clone3, &args, sizeof args);
 }
 
@@ -170,7 +187,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   struct husk_cgroup *cg = NULL;
   int sync[2] = { -1, -1 }, ret = -1;
   pid_t stage1 = -1, pid = -1;
-  bool pid_file_written = false;
+  bool pid_file_written = false, in_v2 = false;
   sigset_t all, old;
   struct husk_err ignored;
 
@@ -232,12 +249,15 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
       goto fail;
     }
 
-  stage1 = clone_stage1 ();
+  {
+    cleanup_close int v2fd = cgroup_v2_fd (cg);
+    stage1 = clone_stage1 (v2fd, &in_v2);
+  }
   if (stage1 == 0)
     {
       struct husk_child_ctx ctx = {
         .spec = spec, .bundle = bundle, .rootfs = rootfs, .sync_fd = sync[1], .ns = &plan,
-        .cgroup = cg, .seccomp = &bpf,
+        .cgroup = cg, .in_v2_cgroup = in_v2, .seccomp = &bpf,
       };
       (void) close (sync[0]);
       child_stage1 (&ctx);
@@ -250,11 +270,6 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   (void) close (sync[1]);
   sync[1] = -1;
 
-  /* The cgroup first: everything stage 1 makes, stage 2 included, is born in it.  */
-  if (cgroup_enter (cg, stage1, err) < 0)
-    goto fail;
-  if (sync_send (sync[0], SYNC_GO, 0, NULL, err) < 0)
-    goto fail;
   if (plan.new_ns[HUSK_NS_USER])
     {
       if (sync_wait (sync[0], SYNC_USERNS, NULL, err) < 0

@@ -3,8 +3,8 @@
  * each message type is sent by one side only, in this order:
  *
  *   parent                          stage 1                          stage 2
- *   (clone stage 1, put it in the cgroup)
- *   SYNC_GO ----------------------> joins namespaces given by path,
+ *   (clone stage 1)                 enters the cgroup, joins the
+ *                                   namespaces given by path,
  *                                   unshares a new user namespace
  *           <---------------------- SYNC_USERNS (only with a new user namespace)
  *   writes uid_map/gid_map
@@ -30,7 +30,7 @@
 
 enum husk_sync_type
 {
-  SYNC_GO = 1,  /* parent -> stage 1 (cgroup entered) and -> stage 2 (its pid is known): go on */
+  SYNC_GO = 1,  /* parent -> stage 2: its pid is known, go on */
   SYNC_USERNS,  /* stage 1 -> parent: new user namespace made, write its id maps */
   SYNC_MAPPED,  /* parent -> stage 1: id maps written */
   SYNC_PID,     /* stage 1 -> parent: stage 2 was born with this pid (in husk's pid namespace) */

@@ -349,16 +349,25 @@ fail:
 }
 
 int
-cgroup_enter (const struct husk_cgroup *cg, pid_t pid, struct husk_err *err)
+cgroup_v2_fd (const struct husk_cgroup *cg)
 {
-  char buf[32];
-  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
+  for (size_t i = 0; i < cg->n; i++)
+    if (cg->h[i].v2)
+      return open (cg->h[i].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  return -1;
+}
 
+int
+cgroup_enter_self (const struct husk_cgroup *cg, bool in_v2, struct husk_err *err)
+{
   for (size_t i = 0; i < cg->n; i++)
     {
-      cleanup_close int fd = open (cg->h[i].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
-      if (fd < 0 || write_file_at (fd, "cgroup.procs", buf, (size_t) n, err) < 0)
-        return husk_err_set (err, errno, "move pid %d into cgroup '%s'", (int) pid, cg->h[i].dir);
+      const struct hierarchy *h = &cg->h[i];
+      if (h->v2 && in_v2)
+        continue;
+      cleanup_close int fd = open (h->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0 || write_file_at (fd, h->v2 ? "cgroup.procs" : "tasks", "0", 1, err) < 0)
+        return husk_err_set (err, errno, "enter cgroup '%s'", h->dir);
     }
   return 0;
 }

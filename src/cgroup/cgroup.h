@@ -31,8 +31,16 @@ int cgroup_detect_mode (struct husk_err *err);
  * nothing is left behind.  */
 struct husk_cgroup *cgroup_create (const struct husk_spec *spec, const char *id, struct husk_err *err);
 
-/* Move PID into CG (every hierarchy).  Returns 0, or -1 with ERR.  */
-int cgroup_enter (const struct husk_cgroup *cg, pid_t pid, struct husk_err *err);
+/* An O_PATH fd of the container's cgroup2 directory (the only hierarchy of a v2 host, the "unified"
+ * one of a hybrid host) for clone3's CLONE_INTO_CGROUP, or -1 when there is none.  Close it.  */
+int cgroup_v2_fd (const struct husk_cgroup *cg);
+
+/* Move the calling, single-threaded process into CG, called by stage 1 right after its birth.  v1
+ * hierarchies: "0" written to `tasks`, a thread moving itself, which the kernel does without the
+ * global threadgroup lock that a `cgroup.procs` write takes (that lock waits for an RCU grace
+ * period: 10-30 ms here).  The cgroup2 hierarchy is skipped when IN_V2 (the process was born there
+ * with CLONE_INTO_CGROUP), else entered through `cgroup.procs`.  Returns 0, or -1 with ERR.  */
+int cgroup_enter_self (const struct husk_cgroup *cg, bool in_v2, struct husk_err *err);
 
 /* Mount the container's cgroup filesystem for a `cgroup` mount on TARGETFD (an O_PATH fd of the
  * destination directory, inside the rootfs), called in the child.  v2: cgroup2; v1/hybrid: a tmpfs
