@@ -68,10 +68,31 @@ set_names (const struct husk_spec *spec, struct husk_err *err)
   return 0;
 }
 
-/* Stage 2: from its birth as husk's child to the moment before execve.  Returns 0 with *EXE set, or
- * -1 with ERR.  */
+/* create: block until `husk start` opens <state>/exec.fifo for reading, then tell it we go on.  The
+ * FIFO is reopened for writing through the private procfs (PROCFD) from the O_PATH fd FIFO taken
+ * before pivot_root; no path of the container's is involved.  runtime.md "start".  */
 static int
-stage2_setup (const struct husk_child_ctx *c, char **exe, struct husk_err *err)
+wait_for_start (int procfd, int fifo, struct husk_err *err)
+{
+  char link[32];
+  cleanup_close int fd = -1;
+
+  (void) snprintf (link, sizeof link, "self/fd/%d", fifo);
+  do
+    fd = openat (procfd, link, O_WRONLY | O_CLOEXEC);
+  while (fd < 0 && errno == EINTR);
+  if (fd < 0)
+    return husk_err_set (err, errno, "open exec.fifo to wait for start");
+  if (write_all (fd, "0", 1) < 0)
+    return husk_err_set (err, errno, "write exec.fifo");
+  return 0;
+}
+
+/* Stage 2: from its birth as husk's child to the moment before execve.  *REPORTED becomes true once
+ * `create` has been told the container exists (errors then go to the log, no one reads the socket).
+ * Returns 0 with *EXE set, or -1 with ERR.  */
+static int
+stage2_setup (const struct husk_child_ctx *c, char **exe, bool *reported, struct husk_err *err)
 {
   const struct husk_spec *spec = c->spec;
   const struct husk_process *proc = spec->process;
@@ -145,16 +166,30 @@ stage2_setup (const struct husk_child_ctx *c, char **exe, struct husk_err *err)
   if (proc->no_new_privileges && caps_set_no_new_privs (err) < 0)
     return -1;
 
-  /* sync: set up; the parent records the state and lets us run.  */
-  if (sync_send (c->sync_fd, SYNC_CREATED, 0, NULL, err) < 0)
-    return -1;
-  if (sync_wait (c->sync_fd, SYNC_START, NULL, err) < 0)
-    return -1;
-  /* The death signal would survive execve, and the container must outlive husk (--detach, or a
-   * runtime killed by its caller, as with runc and crun).  Cleared before the filter goes in, which
-   * may forbid prctl.  */
-  if (prctl (PR_SET_PDEATHSIG, 0) < 0)
-    return husk_err_set (err, errno, "clear the parent-death signal");
+  /* The death signal would survive execve, and the container must outlive husk (create, --detach,
+   * or a runtime killed by its caller, as with runc and crun).  Cleared before the filter goes in,
+   * which may forbid prctl; with create, before husk exits.  */
+  if (c->exec_fifo >= 0)
+    {
+      if (prctl (PR_SET_PDEATHSIG, 0) < 0)
+        return husk_err_set (err, errno, "clear the parent-death signal");
+      /* sync: set up; `husk create` records the state and exits.  */
+      if (sync_send (c->sync_fd, SYNC_CREATED, 0, NULL, err) < 0)
+        return -1;
+      *reported = true;
+      if (wait_for_start (procfd, c->exec_fifo, err) < 0)
+        return -1;
+    }
+  else
+    {
+      /* sync: set up; the parent records the state and lets us run.  */
+      if (sync_send (c->sync_fd, SYNC_CREATED, 0, NULL, err) < 0)
+        return -1;
+      if (sync_wait (c->sync_fd, SYNC_START, NULL, err) < 0)
+        return -1;
+      if (prctl (PR_SET_PDEATHSIG, 0) < 0)
+        return husk_err_set (err, errno, "clear the parent-death signal");
+    }
   /* Last, so the filter need not allow anything husk itself does above.  */
   if (proc->no_new_privileges && seccomp_apply (c->seccomp, err) < 0)
     return -1;
@@ -166,6 +201,7 @@ stage2 (const struct husk_child_ctx *c)
 {
   struct husk_err err = { 0 };
   char *exe = NULL;
+  bool reported = false;
 
   /* Die with husk (our parent, through CLONE_PARENT) until execve.  If husk died before this line,
    * its end of the sync socket is closed and the wait for SYNC_GO fails.  */
@@ -173,17 +209,22 @@ stage2 (const struct husk_child_ctx *c)
   (void) prctl (PR_SET_NAME, "husk:[stage2]");
   reset_signals ();
 
-  if (stage2_setup (c, &exe, &err) == 0)
+  int status = 1;
+  if (stage2_setup (c, &exe, &reported, &err) == 0)
     {
       static char *no_env[] = { NULL };
       char **env = c->spec->process->env != NULL ? c->spec->process->env : no_env;
       execve (exe, c->spec->process->args, env);
       husk_err_set (&err, errno, "exec '%s'", exe);
-      (void) sync_send (c->sync_fd, SYNC_ERROR, 0, &err, &err);
-      _exit (127);
+      status = 127;
     }
-  (void) sync_send (c->sync_fd, SYNC_ERROR, 0, &err, &err);
-  _exit (1);
+  /* Before `create` returned, the parent reports the error; after, nobody reads the socket: log it
+   * (stderr, or the --log file, which containerd reads).  */
+  if (reported)
+    husk_log_error (&err);
+  else
+    (void) sync_send (c->sync_fd, SYNC_ERROR, 0, &err, &err);
+  _exit (status);
 }
 
 /* Stage 1: namespaces, then stage 2.  Returns stage 2's pid, or -1 with ERR.  */

@@ -27,6 +27,7 @@ struct husk_child_ctx
   const struct husk_cgroup *cgroup; /* may be NULL */
   bool in_v2_cgroup;   /* stage 1 was born in the cgroup2 hierarchy (CLONE_INTO_CGROUP) */
   const struct husk_seccomp_bpf *seccomp;
+  int exec_fifo;       /* create: O_PATH fd of <state>/exec.fifo to wait on for `start`; run: -1 */
 };
 
 /* Stage 1, in the process husk cloned.  Never returns: exits 0 once stage 2 exists and its pid was

@@ -1,4 +1,5 @@
-/* husk run [--bundle DIR] [--pid-file FILE] [--detach] ID  (runtime.md "create" + "start").  */
+/* husk create [--bundle DIR] [--pid-file FILE] ... ID  (runtime.md "create")
+ * husk run [--bundle DIR] [--pid-file FILE] [--detach] ... ID  (create + start + wait).  */
 #include "config.h"
 
 #include <getopt.h>
@@ -7,9 +8,10 @@
 #include "commands.h"
 #include "container.h"
 
-int
-cmd_run (const struct husk_globals *g, int argc, char **argv, struct husk_err *err)
+static int
+create_or_run (const struct husk_globals *g, bool run, int argc, char **argv, struct husk_err *err)
 {
+  const char *cmd = run ? "run" : "create";
   static const struct option opts[] = {
     { "bundle", required_argument, NULL, 'b' },     { "pid-file", required_argument, NULL, 'p' },
     { "detach", no_argument, NULL, 'd' },           { "console-socket", required_argument, NULL, 'c' },
@@ -17,7 +19,7 @@ cmd_run (const struct husk_globals *g, int argc, char **argv, struct husk_err *e
     { "preserve-fds", required_argument, NULL, 'f' }, { "keep", no_argument, NULL, 'K' },
     { NULL, 0, NULL, 0 },
   };
-  struct husk_run_opts o = { .root = g->root, .bundle = ".", .systemd_cgroup = g->systemd_cgroup };
+  struct husk_run_opts o = { .root = g->root, .bundle = ".", .systemd_cgroup = g->systemd_cgroup, .run = run };
   int c;
 
   optind = 0;
@@ -32,26 +34,40 @@ cmd_run (const struct husk_globals *g, int argc, char **argv, struct husk_err *e
         o.pid_file = optarg;
         break;
       case 'd':
+        if (!run)
+          return husk_err_set (err, 0, "create: unknown option '%s'", argv[optind - 1]);
         o.detach = true;
         break;
       case 'k':
         break; /* husk never joins a session keyring: nothing to turn off */
       case 'c':
-        return husk_err_set (err, 0, "run: --console-socket: not supported yet");
+        return husk_err_set (err, 0, "%s: --console-socket: not supported yet", cmd);
       case 'P':
-        return husk_err_set (err, 0, "run: --no-pivot: not supported (pivot_root is always used)");
+        return husk_err_set (err, 0, "%s: --no-pivot: not supported (pivot_root is always used)", cmd);
       case 'f':
-        return husk_err_set (err, 0, "run: --preserve-fds: not supported yet");
+        return husk_err_set (err, 0, "%s: --preserve-fds: not supported yet", cmd);
       case 'K':
-        return husk_err_set (err, 0, "run: --keep: not supported yet");
+        return husk_err_set (err, 0, "%s: --keep: not supported yet", cmd);
       case ':':
-        return husk_err_set (err, 0, "run: option '%s' needs an argument", argv[optind - 1]);
+        return husk_err_set (err, 0, "%s: option '%s' needs an argument", cmd, argv[optind - 1]);
       default:
-        return husk_err_set (err, 0, "run: unknown option '%s'", argv[optind - 1]);
+        return husk_err_set (err, 0, "%s: unknown option '%s'", cmd, argv[optind - 1]);
       }
   if (optind != argc - 1)
-    return husk_err_set (err, 0, "run: expected one container id, usage: husk run [--bundle DIR] "
-                                 "[--pid-file FILE] [--detach] ID");
+    return husk_err_set (err, 0, "%s: expected one container id, usage: husk %s [--bundle DIR] "
+                                 "[--pid-file FILE]%s ID", cmd, cmd, run ? " [--detach]" : "");
   o.id = argv[optind];
   return container_run (&o, err);
+}
+
+int
+cmd_create (const struct husk_globals *g, int argc, char **argv, struct husk_err *err)
+{
+  return create_or_run (g, false, argc, argv, err);
+}
+
+int
+cmd_run (const struct husk_globals *g, int argc, char **argv, struct husk_err *err)
+{
+  return create_or_run (g, true, argc, argv, err);
 }

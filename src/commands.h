@@ -15,7 +15,14 @@ struct husk_globals
 
 /* Each command parses its own options from ARGC/ARGV (ARGV[0] is the command name).  Returns the
  * exit status for husk (>= 0), or -1 with ERR, which main() prints.  */
+int cmd_create (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_start (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_run (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_state (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_kill (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_delete (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_list (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_ps (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_spec (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 
 #endif

@@ -17,6 +17,7 @@
 #include <sys/stat.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
+#include <time.h>
 #include <unistd.h>
 #include <linux/sched.h>
 
@@ -123,6 +124,20 @@ set_oom_score_adj (const struct husk_process *process, pid_t pid, struct husk_er
   return process_set_oom_score_adj (process, dirfd, err);
 }
 
+/* The current time as RFC 3339 with nanoseconds, UTC (state "created").  */
+static void
+rfc3339_now (char *buf, size_t size)
+{
+  struct timespec ts;
+  struct tm tm;
+  size_t n;
+
+  (void) clock_gettime (CLOCK_REALTIME, &ts);
+  (void) gmtime_r (&ts.tv_sec, &tm);
+  n = strftime (buf, size, "%Y-%m-%dT%H:%M:%S", &tm);
+  (void) snprintf (buf + n, size - n, ".%09ldZ", ts.tv_nsec);
+}
+
 /* Write PID as digits only, no newline (containerd and conmon read it so), atomically.  */
 static int
 write_pid_file (const char *path, pid_t pid, struct husk_err *err)
@@ -181,7 +196,8 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
 {
   cleanup_free char *bundle = NULL, *config = NULL, *rootfs = NULL;
   cleanup_spec struct husk_spec *spec = NULL;
-  cleanup_close int statefd = -1, pidfd = -1, sfd = -1;
+  cleanup_close int statefd = -1, pidfd = -1, sfd = -1, fifofd = -1;
+  char created[64];
   struct husk_seccomp_bpf bpf = { 0 };
   struct husk_ns_plan plan;
   struct husk_cgroup *cg = NULL;
@@ -222,19 +238,39 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   if (ns_plan_make (spec, &plan, err) < 0)
     goto fail_early;
 
-  /* The first thing made on the host: the state directory claims the id.  */
+  cg = cgroup_prepare (spec, o->id, err);
+  if (cg == NULL)
+    goto fail_early;
+  rfc3339_now (created, sizeof created);
+
+  /* The first thing made on the host: the state directory claims the id.  It records the cgroup
+   * before the cgroup exists, so `delete --force` finds everything even if husk is killed here.  */
   statefd = state_create (o->root, o->id, err);
   if (statefd < 0)
     goto fail_early;
-  cg = cgroup_create (spec, o->id, err);
-  if (cg == NULL)
-    goto fail;
   {
     struct husk_state st = { .id = o->id, .status = "creating", .bundle = bundle, .cgroup_path = cgroup_path (cg),
-                             .spec = spec };
+                             .created = created, .spec = spec };
     if (state_write (statefd, &st, err) < 0)
       goto fail;
   }
+  if (cgroup_make (cg, spec, err) < 0)
+    goto fail;
+  /* create: the container's process waits on this FIFO until `husk start` opens it.  */
+  if (!o->run)
+    {
+      if (mkfifoat (statefd, "exec.fifo", 0600) < 0)
+        {
+          husk_err_set (err, errno, "mkfifo '%s/%s/exec.fifo'", o->root, o->id);
+          goto fail;
+        }
+      fifofd = openat (statefd, "exec.fifo", O_PATH | O_NOFOLLOW | O_CLOEXEC);
+      if (fifofd < 0)
+        {
+          husk_err_set (err, errno, "open '%s/%s/exec.fifo'", o->root, o->id);
+          goto fail;
+        }
+    }
   if (sync_pair (sync, err) < 0)
     goto fail;
 
@@ -257,7 +293,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
     {
       struct husk_child_ctx ctx = {
         .spec = spec, .bundle = bundle, .rootfs = rootfs, .sync_fd = sync[1], .ns = &plan,
-        .cgroup = cg, .in_v2_cgroup = in_v2, .seccomp = &bpf,
+        .cgroup = cg, .in_v2_cgroup = in_v2, .seccomp = &bpf, .exec_fifo = fifofd,
       };
       (void) close (sync[0]);
       child_stage1 (&ctx);
@@ -299,18 +335,21 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
       pid_file_written = true;
     }
   {
-    struct husk_state st = { .id = o->id, .status = "running", .pid = pid, .start_time = state_pid_start_time (pid),
-                             .bundle = bundle, .cgroup_path = cgroup_path (cg), .spec = spec };
+    struct husk_state st = { .id = o->id, .status = o->run ? "running" : "created", .pid = pid,
+                             .start_time = state_pid_start_time (pid), .bundle = bundle,
+                             .cgroup_path = cgroup_path (cg), .cgroup_made_top = cgroup_made_top (cg),
+                             .created = created, .spec = spec };
     if (state_write (statefd, &st, err) < 0)
       goto fail;
   }
-  if (sync_send (sync[0], SYNC_START, 0, NULL, err) < 0)
+  if (!o->run)
+    ret = 0; /* create: stage 2 waits on exec.fifo for `husk start` */
+  else if (sync_send (sync[0], SYNC_START, 0, NULL, err) < 0)
     goto fail;
   /* EOF: stage 2's end of the socket closed at execve.  */
-  if (sync_wait (sync[0], 0, NULL, err) < 0)
+  else if (sync_wait (sync[0], 0, NULL, err) < 0)
     goto fail;
-
-  if (o->detach)
+  else if (o->detach)
     ret = 0;
   else
     {

@@ -14,9 +14,16 @@ struct husk_run_opts
   const char *pid_file; /* NULL: none */
   bool detach;
   bool systemd_cgroup;
+  bool run; /* true: `run` (start at once, wait unless detach); false: `create` */
 };
 
-/* `husk run`: create the container from BUNDLE/config.json, start its process and, unless DETACH,
+/* `husk create` (OPTS->run false): build the container up to the point where only execve is left,
+ * record it as "created" with its pid, and return 0; its process waits on <root>/<id>/exec.fifo
+ * until `husk start` (container_start).  It is left as a direct child of husk's parent (a subreaper
+ * such as containerd-shim or conmon gets it).  Returns -1 with ERR when the container could not be
+ * made (nothing is left behind then).  runtime.md "create".
+ *
+ * `husk run` (OPTS->run true): create the container from BUNDLE/config.json, start its process and, unless DETACH,
  * wait for it, forwarding signals, then remove everything it made.  Returns the process's exit status
  * (0..255; death by signal N gives 128+N), or -1 with ERR when the container could not be made
  * (nothing is left behind then).  With DETACH, returns 0 once the process runs, and its state and

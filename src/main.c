@@ -23,7 +23,14 @@ struct command
 };
 
 static const struct command commands[] = {
+  { "create", cmd_create, true, "create a container, its process waits for start" },
+  { "start", cmd_start, false, "start the process of a created container" },
   { "run", cmd_run, true, "create and start a container, wait for it" },
+  { "state", cmd_state, false, "print the state of a container as JSON" },
+  { "kill", cmd_kill, false, "send a signal to a container's process (or all, --all)" },
+  { "delete", cmd_delete, false, "delete a stopped container (--force: any)" },
+  { "list", cmd_list, false, "list the containers" },
+  { "ps", cmd_ps, false, "list the processes of a container" },
   { "spec", cmd_spec, false, "write a default config.json" },
 };
 

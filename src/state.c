@@ -7,7 +7,9 @@
 #include <string.h>
 #include <sys/stat.h>
 #include <unistd.h>
+#include <sys/file.h>
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 #include "state.h"
 #include "util.h"
@@ -99,6 +101,11 @@ state_write (int dirfd, const struct husk_state *st, struct husk_err *err)
   yajl_gen_integer (g, st->pid);
   gen_str (g, "bundle");
   gen_str (g, st->bundle);
+  if (st->created != NULL)
+    {
+      gen_str (g, "created");
+      gen_str (g, st->created);
+    }
   gen_str (g, "annotations");
   yajl_gen_map_open (g);
   if (st->spec != NULL)
@@ -115,6 +122,11 @@ state_write (int dirfd, const struct husk_state *st, struct husk_err *err)
     {
       gen_str (g, "husk.cgroupPath");
       gen_str (g, st->cgroup_path);
+    }
+  if (st->cgroup_made_top != NULL)
+    {
+      gen_str (g, "husk.cgroupMadeTop");
+      gen_str (g, st->cgroup_made_top);
     }
   yajl_gen_map_close (g);
   yajl_gen_get_buf (g, &buf, &len);
@@ -169,6 +181,22 @@ state_remove (const char *root, const char *id, struct husk_err *err)
   return 0;
 }
 
+/* True when PID is a zombie (field 3 of /proc/PID/stat is 'Z'): it has exited.  */
+static bool
+pid_is_zombie (pid_t pid)
+{
+  char path[64];
+  struct husk_err err;
+  cleanup_free char *stat = NULL;
+  const char *p;
+
+  (void) snprintf (path, sizeof path, "/proc/%d/stat", (int) pid);
+  stat = read_file_at (AT_FDCWD, path, 4096, NULL, &err);
+  if (stat == NULL || (p = strrchr (stat, ')')) == NULL)
+    return false;
+  return p[1] == ' ' && (p[2] == 'Z' || p[2] == 'X');
+}
+
 uint64_t
 state_pid_start_time (pid_t pid)
 {
@@ -192,4 +220,191 @@ state_pid_start_time (pid_t pid)
     return 0;
   v = strtoull (p + 1, NULL, 10);
   return v;
+}
+
+static char *
+dup_string (yajl_val root, const char *key)
+{
+  const char *path[] = { key, NULL };
+  yajl_val v = yajl_tree_get (root, path, yajl_t_string);
+
+  return v != NULL && YAJL_IS_STRING (v) ? xstrdup (v->u.string) : NULL;
+}
+
+static long long
+get_integer (yajl_val root, const char *key)
+{
+  const char *path[] = { key, NULL };
+  yajl_val v = yajl_tree_get (root, path, yajl_t_number);
+
+  return v != NULL && YAJL_IS_INTEGER (v) ? YAJL_GET_INTEGER (v) : 0;
+}
+
+/* The "annotations" object of ROOT into REC.  */
+static void
+load_annotations (yajl_val root, struct husk_state_rec *rec)
+{
+  const char *path[] = { "annotations", NULL };
+  yajl_val v = yajl_tree_get (root, path, yajl_t_object);
+
+  if (v == NULL)
+    return;
+  rec->annotations = xcalloc (v->u.object.len, sizeof *rec->annotations);
+  for (size_t i = 0; i < v->u.object.len; i++)
+    if (YAJL_IS_STRING (v->u.object.values[i]))
+      {
+        rec->annotations[rec->n_annotations].key = xstrdup (v->u.object.keys[i]);
+        rec->annotations[rec->n_annotations].value = xstrdup (v->u.object.values[i]->u.string);
+        rec->n_annotations++;
+      }
+}
+
+int
+state_load (const char *root, const char *id, struct husk_state_rec *rec, struct husk_err *err)
+{
+  cleanup_free char *path = NULL, *text = NULL;
+  char ebuf[256];
+  yajl_val v;
+
+  memset (rec, 0, sizeof *rec);
+  if (state_check_id (id, err) < 0)
+    return -1;
+  path = xasprintf ("%s/%s/state.json", root, id);
+  text = read_file_at (AT_FDCWD, path, 1 << 20, NULL, err);
+  if (text == NULL)
+    {
+      if (err->errnum == ENOENT)
+        return husk_err_set (err, 0, "container '%s' does not exist", id);
+      return -1;
+    }
+  v = yajl_tree_parse (text, ebuf, sizeof ebuf);
+  if (v == NULL || !YAJL_IS_OBJECT (v))
+    {
+      yajl_tree_free (v);
+      return husk_err_set (err, 0, "container '%s': corrupt state file '%s'", id, path);
+    }
+  rec->id = xstrdup (id);
+  rec->status = dup_string (v, "status");
+  rec->pid = (pid_t) get_integer (v, "pid");
+  rec->start_time = (uint64_t) get_integer (v, "husk.startTime");
+  rec->bundle = dup_string (v, "bundle");
+  rec->cgroup_path = dup_string (v, "husk.cgroupPath");
+  rec->cgroup_made_top = dup_string (v, "husk.cgroupMadeTop");
+  rec->created = dup_string (v, "created");
+  load_annotations (v, rec);
+  yajl_tree_free (v);
+  if (rec->status == NULL || rec->bundle == NULL)
+    {
+      state_rec_release (rec);
+      return husk_err_set (err, 0, "container '%s': corrupt state file '%s'", id, path);
+    }
+  return 0;
+}
+
+void
+state_rec_release (struct husk_state_rec *rec)
+{
+  free (rec->id);
+  free (rec->status);
+  free (rec->bundle);
+  free (rec->cgroup_path);
+  free (rec->cgroup_made_top);
+  free (rec->created);
+  for (size_t i = 0; i < rec->n_annotations; i++)
+    {
+      free (rec->annotations[i].key);
+      free (rec->annotations[i].value);
+    }
+  free (rec->annotations);
+  memset (rec, 0, sizeof *rec);
+}
+
+const char *
+state_status_now (const char *root, const struct husk_state_rec *rec)
+{
+  cleanup_free char *fifo = NULL;
+  struct stat st;
+
+  if (rec->pid <= 0)
+    return strcmp (rec->status, "creating") == 0 ? "creating" : "stopped";
+  /* A zombie has exited: it counts as stopped.  A live pid with another start time is somebody else.  */
+  uint64_t now = state_pid_start_time (rec->pid);
+  if (now == 0 || (rec->start_time != 0 && now != rec->start_time) || pid_is_zombie (rec->pid))
+    return "stopped";
+  fifo = xasprintf ("%s/%s/exec.fifo", root, rec->id);
+  if (lstat (fifo, &st) == 0 && S_ISFIFO (st.st_mode))
+    return "created";
+  return "running";
+}
+
+char *
+state_rec_json (const struct husk_state_rec *rec, const char *status, bool pretty)
+{
+  yajl_gen g = yajl_gen_alloc (NULL);
+  const unsigned char *buf;
+  size_t len;
+  char *out;
+
+  if (pretty)
+    {
+      yajl_gen_config (g, yajl_gen_beautify, 1);
+      yajl_gen_config (g, yajl_gen_indent_string, "  ");
+    }
+  yajl_gen_map_open (g);
+  gen_str (g, "ociVersion");
+  gen_str (g, "1.2.0");
+  gen_str (g, "id");
+  gen_str (g, rec->id);
+  gen_str (g, "status");
+  gen_str (g, status);
+  gen_str (g, "pid");
+  yajl_gen_integer (g, strcmp (status, "stopped") == 0 ? 0 : rec->pid);
+  gen_str (g, "bundle");
+  gen_str (g, rec->bundle);
+  gen_str (g, "annotations");
+  yajl_gen_map_open (g);
+  for (size_t i = 0; i < rec->n_annotations; i++)
+    {
+      gen_str (g, rec->annotations[i].key);
+      gen_str (g, rec->annotations[i].value);
+    }
+  yajl_gen_map_close (g);
+  if (rec->created != NULL)
+    {
+      gen_str (g, "created");
+      gen_str (g, rec->created);
+    }
+  yajl_gen_map_close (g);
+  yajl_gen_get_buf (g, &buf, &len);
+  out = xmalloc (len + 2);
+  memcpy (out, buf, len);
+  out[len] = '\0';
+  yajl_gen_free (g);
+  return out;
+}
+
+int
+state_lock (const char *root, const char *id, struct husk_err *err)
+{
+  cleanup_free char *path = NULL;
+  int fd;
+
+  if (state_check_id (id, err) < 0)
+    return -1;
+  path = xasprintf ("%s/%s", root, id);
+  fd = open (path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    {
+      if (errno == ENOENT)
+        return husk_err_set (err, 0, "container '%s' does not exist", id);
+      return husk_err_set (err, errno, "open state dir '%s'", path);
+    }
+  while (flock (fd, LOCK_EX) < 0)
+    if (errno != EINTR)
+      {
+        int e = errno;
+        (void) close (fd);
+        return husk_err_set (err, e, "lock state dir '%s'", path);
+      }
+  return fd;
 }

@@ -28,7 +28,8 @@ struct hierarchy
   char *mount;       /* "/sys/fs/cgroup/cpu,cpuacct" */
   char *name;        /* "cpu,cpuacct", "systemd", "unified", or "" for a v2-only host */
   char *options;     /* the v1 super options ("rw,cpu,cpuacct"), to match /proc/self/cgroup */
-  char *dir;         /* the container's directory in it */
+  char *rel;         /* the container's cgroup path in it ("/husk-test/c1") */
+  char *dir;         /* the container's directory in it: mount + rel */
   char *made[16];    /* directories this cgroup made, outermost first */
   size_t n_made;
   bool v2;
@@ -75,6 +76,7 @@ cgroup_free (struct husk_cgroup *cg)
       free (cg->h[i].name);
       free (cg->h[i].options);
       free (cg->h[i].dir);
+      free (cg->h[i].rel);
       for (size_t j = 0; j < cg->h[i].n_made; j++)
         free (cg->h[i].made[j]);
     }
@@ -189,11 +191,11 @@ cpuset_inherit (const char *dir, struct husk_err *err)
   return 0;
 }
 
-/* mkdir every missing component of REL under H->mount, remembering what was made.  */
+/* mkdir every missing component of H->rel under H->mount, remembering what was made.  */
 static int
-make_dirs (struct hierarchy *h, const char *rel, struct husk_err *err)
+make_dirs (struct hierarchy *h, struct husk_err *err)
 {
-  cleanup_free char *dir = xasprintf ("%s%s%s", h->mount, *rel == '/' ? "" : "/", rel);
+  cleanup_free char *dir = xasprintf ("%s%s", h->mount, h->rel);
   size_t base = strlen (h->mount);
 
   for (char *p = dir + base + 1;; p++)
@@ -215,7 +217,6 @@ make_dirs (struct hierarchy *h, const char *rel, struct husk_err *err)
       if (c == '\0')
         break;
     }
-  h->dir = steal_ptr (&dir);
   return 0;
 }
 
@@ -292,11 +293,12 @@ bad_path (const char *p)
 }
 
 struct husk_cgroup *
-cgroup_create (const struct husk_spec *spec, const char *id, struct husk_err *err)
+cgroup_prepare (const struct husk_spec *spec, const char *id, struct husk_err *err)
 {
   struct husk_cgroup *cg = xcalloc (1, sizeof *cg);
   const struct husk_linux *lx = spec->linux;
   const char *cfg = lx != NULL ? lx->cgroups_path : NULL;
+  cleanup_free char *path = NULL;
   int mode;
 
   mode = cgroup_detect_mode (err);
@@ -311,41 +313,141 @@ cgroup_create (const struct husk_spec *spec, const char *id, struct husk_err *er
       goto fail;
     }
   /* Absent: "/husk/<id>" under each hierarchy root, never inside the caller's own cgroup.  */
-  cg->path = cfg == NULL || *cfg == '\0' ? xasprintf ("/husk/%s", id) : xstrdup (cfg);
+  path = cfg == NULL || *cfg == '\0' ? xasprintf ("/husk/%s", id) : xstrdup (cfg);
   if (find_hierarchies (cg, err) < 0)
     goto fail;
   for (size_t i = 0; i < cg->n; i++)
     {
       struct hierarchy *h = &cg->h[i];
-      cleanup_free char *rel = NULL;
-      if (*cg->path == '/')
-        rel = xstrdup (cg->path);
+      if (*path == '/')
+        h->rel = xstrdup (path);
       else
         {
           cleanup_free char *own = own_cgroup (h, err);
           if (own == NULL)
             goto fail;
-          rel = xasprintf ("%s/%s", strcmp (own, "/") == 0 ? "" : own, cg->path);
+          h->rel = xasprintf ("%s/%s", strcmp (own, "/") == 0 ? "" : own, path);
         }
-      /* A parent directory shared with another container may vanish between our mkdirs when that
-       * container is deleted (ENOENT): start again from the top a few times.  */
-      int r;
-      for (int attempt = 0; (r = make_dirs (h, rel, err)) < 0 && err->errnum == ENOENT && attempt < 8; attempt++)
-        ;
-      if (r < 0)
-        goto fail;
+      h->dir = xasprintf ("%s%s", h->mount, h->rel);
     }
-  if (apply_devices (cg, spec, err) < 0)
-    goto fail;
+  /* What later commands find the cgroup by: the path in the first hierarchy, made absolute.  */
+  cg->path = xstrdup (cg->h[0].rel);
   return cg;
 
 fail:
-  {
-    struct husk_err ignored;
-    (void) cgroup_destroy (cg, &ignored);
-  }
   cgroup_free (cg);
   return NULL;
+}
+
+int
+cgroup_make (struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err)
+{
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      /* A parent directory shared with another container may vanish between our mkdirs when that
+       * container is deleted (ENOENT): start again from the top a few times.  */
+      int r;
+      for (int attempt = 0; (r = make_dirs (&cg->h[i], err)) < 0 && err->errnum == ENOENT && attempt < 8; attempt++)
+        ;
+      if (r < 0)
+        return -1;
+    }
+  return apply_devices (cg, spec, err);
+}
+
+const char *
+cgroup_made_top (const struct husk_cgroup *cg)
+{
+  const char *top = NULL;
+
+  for (size_t i = 0; i < cg->n; i++)
+    if (cg->h[i].n_made > 0)
+      {
+        const char *d = cg->h[i].made[0] + strlen (cg->h[i].mount);
+        if (top == NULL || strlen (d) < strlen (top))
+          top = d;
+      }
+  return top;
+}
+
+struct husk_cgroup *
+cgroup_open (const char *path, const char *made_top, struct husk_err *err)
+{
+  struct husk_cgroup *cg = xcalloc (1, sizeof *cg);
+  int mode;
+
+  if (path == NULL || *path != '/' || bad_path (path))
+    {
+      husk_err_set (err, 0, "invalid recorded cgroup path '%s'", path != NULL ? path : "");
+      goto fail;
+    }
+  mode = cgroup_detect_mode (err);
+  if (mode < 0)
+    goto fail;
+  cg->mode = mode;
+  if (find_hierarchies (cg, err) < 0)
+    goto fail;
+  cg->path = xstrdup (path);
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      struct hierarchy *h = &cg->h[i];
+      h->rel = xstrdup (path);
+      h->dir = xasprintf ("%s%s", h->mount, path);
+      /* The parents this container made, outermost first, so cgroup_destroy removes them too.  */
+      size_t top = made_top != NULL ? strlen (made_top) : 0;
+      if (top == 0 || strncmp (path, made_top, top) != 0 || path[top] != '/')
+        continue;
+      for (const char *p = path + top;; p = strchr (p + 1, '/'))
+        {
+          if (h->n_made < ARRAY_SIZE (h->made))
+            h->made[h->n_made++] = xasprintf ("%s%.*s", h->mount, (int) (p - path), path);
+          if (strchr (p + 1, '/') == NULL)
+            break;
+        }
+    }
+  return cg;
+
+fail:
+  cgroup_free (cg);
+  return NULL;
+}
+
+/* The pids listed in the container's cgroup (a v1 hierarchy holds every process of the container in
+ * each hierarchy, so the first is enough).  */
+int
+cgroup_pids (const struct husk_cgroup *cg, pid_t **pids, size_t *n, struct husk_err *err)
+{
+  cleanup_free char *path = xasprintf ("%s/cgroup.procs", cg->h[0].dir);
+  cleanup_fclose FILE *f = fopen (path, "re");
+  size_t cap = 16;
+  int pid;
+
+  *n = 0;
+  *pids = NULL;
+  if (f == NULL)
+    return husk_err_set (err, errno, "open '%s'", path);
+  *pids = xmalloc (cap * sizeof **pids);
+  while (fscanf (f, "%d", &pid) == 1)
+    {
+      if (*n == cap)
+        *pids = xrealloc (*pids, (cap *= 2) * sizeof **pids);
+      (*pids)[(*n)++] = pid;
+    }
+  return 0;
+}
+
+int
+cgroup_signal_all (const struct husk_cgroup *cg, int sig, struct husk_err *err)
+{
+  cleanup_free pid_t *pids = NULL;
+  size_t n;
+
+  if (cgroup_pids (cg, &pids, &n, err) < 0)
+    return -1;
+  for (size_t i = 0; i < n; i++)
+    if (kill (pids[i], sig) < 0 && errno != ESRCH)
+      return husk_err_set (err, errno, "kill %d", (int) pids[i]);
+  return (int) n;
 }
 
 int

@@ -24,12 +24,31 @@ struct husk_cgroup;
  * Returns the mode, or -1 with ERR when no cgroup filesystem is mounted.  */
 int cgroup_detect_mode (struct husk_err *err);
 
-/* Create the cgroup for container ID from SPEC's linux.cgroupsPath (absolute: under the hierarchy
- * root; relative or absent: under husk's own cgroup, "husk/<id>" by default), in every v1 hierarchy
- * or in the v2 tree.  Applies what resources this driver supports and refuses the rest with
- * "not supported yet".  Returns the cgroup (free with cgroup_free), or NULL with ERR; on failure
- * nothing is left behind.  */
-struct husk_cgroup *cgroup_create (const struct husk_spec *spec, const char *id, struct husk_err *err);
+/* Work out the cgroup for container ID from SPEC's linux.cgroupsPath (absolute: under the hierarchy
+ * root; relative: under husk's own cgroup; absent: "/husk/<id>") in every v1 hierarchy or in the v2
+ * tree, and check linux.resources (what this driver does not support yet is refused with "not
+ * supported yet").  Makes nothing, so the path can be recorded before anything exists.  Returns the
+ * cgroup (free with cgroup_free), or NULL with ERR.  */
+struct husk_cgroup *cgroup_prepare (const struct husk_spec *spec, const char *id, struct husk_err *err);
+
+/* Make CG's directories (missing parents too, remembering which) and apply the device allowlist (always
+ * from deny-all, see devices.h).  On failure the caller runs cgroup_destroy, which removes what was
+ * made.  Returns 0, or -1 with ERR.  */
+int cgroup_make (struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err);
+
+/* The shallowest directory cgroup_make created ("/husk-test"), relative to the hierarchy root, or NULL
+ * when it made none; recorded in the state so a later `delete` removes the parents it made.  */
+const char *cgroup_made_top (const struct husk_cgroup *cg);
+
+/* The cgroup recorded as PATH (absolute, from cgroup_path) and MADE_TOP (from cgroup_made_top, may be
+ * NULL), for commands run after the one that made it (kill, delete, ps).  Returns it, or NULL with ERR. */
+struct husk_cgroup *cgroup_open (const char *path, const char *made_top, struct husk_err *err);
+
+/* The pids in CG (malloc'd array into *PIDS, count into *N).  Returns 0, or -1 with ERR.  */
+int cgroup_pids (const struct husk_cgroup *cg, pid_t **pids, size_t *n, struct husk_err *err);
+
+/* Send SIG to every process in CG (kill --all).  Returns how many, or -1 with ERR.  */
+int cgroup_signal_all (const struct husk_cgroup *cg, int sig, struct husk_err *err);
 
 /* An O_PATH fd of the container's cgroup2 directory (the only hierarchy of a v2 host, the "unified"
  * one of a hybrid host) for clone3's CLONE_INTO_CGROUP, or -1 when there is none.  Close it.  */
@@ -55,7 +74,7 @@ int cgroup_mount (const struct husk_cgroup *cg, int targetfd, bool cgroupns, uns
  * half-made cgroup.  Returns 0, or -1 with ERR.  */
 int cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err);
 
-/* The cgroup path ("/husk/ID"), relative to each hierarchy's root.  */
+/* The cgroup's path ("/husk/ID") from the root of its first hierarchy: what later commands open.  */
 const char *cgroup_path (const struct husk_cgroup *cg);
 
 /* Free CG's memory (does not remove it); NULL allowed.  */

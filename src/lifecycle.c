@@ -1,0 +1,198 @@
+/* start, kill and delete of an existing container (see lifecycle.h).  */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
+#include <unistd.h>
+
+#include "cgroup/cgroup.h"
+#include "lifecycle.h"
+#include "state.h"
+#include "util.h"
+
+static void
+cleanup_recp (struct husk_state_rec *rec)
+{
+  state_rec_release (rec);
+}
+#define cleanup_rec __attribute__ ((cleanup (cleanup_recp)))
+
+/* A pidfd of REC's process, checked after opening to be the recorded process (same start time), so a
+ * pid reused since is never signalled.  Returns the fd, or -1 (errno ESRCH) when it is gone.  */
+static int
+open_init (const struct husk_state_rec *rec)
+{
+  int fd;
+
+  if (rec->pid <= 0)
+    return errno = ESRCH, -1;
+  fd = (int) syscall (SYS_pidfd_open, rec->pid, 0);
+  if (fd < 0)
+    return -1;
+  if (rec->start_time != 0 && state_pid_start_time (rec->pid) != rec->start_time)
+    {
+      (void) close (fd);
+      return errno = ESRCH, -1;
+    }
+  return fd;
+}
+
+int
+container_start (const char *root, const char *id, struct husk_err *err)
+{
+  cleanup_close int lock = -1, pidfd = -1, fifo = -1;
+  cleanup_rec struct husk_state_rec rec = { 0 };
+  const char *status;
+  char byte;
+
+  lock = state_lock (root, id, err);
+  if (lock < 0 || state_load (root, id, &rec, err) < 0)
+    return -1;
+  status = state_status_now (root, &rec);
+  if (strcmp (status, "running") == 0)
+    return husk_err_set (err, 0, "cannot start an already running container");
+  if (strcmp (status, "stopped") == 0)
+    return husk_err_set (err, 0, "cannot start a container that has stopped");
+  if (strcmp (status, "created") != 0)
+    return husk_err_set (err, 0, "cannot start container '%s' in state '%s'", id, status);
+  pidfd = open_init (&rec);
+  if (pidfd < 0)
+    return husk_err_set (err, 0, "cannot start a container that has stopped");
+  /* Non-blocking, so a process that died meanwhile cannot leave us waiting for a writer.  */
+  fifo = openat (lock, "exec.fifo", O_RDONLY | O_NONBLOCK | O_NOFOLLOW | O_CLOEXEC);
+  if (fifo < 0)
+    return husk_err_set (err, errno, "open '%s/%s/exec.fifo'", root, id);
+  for (;;)
+    {
+      struct pollfd fds[2] = { { .fd = fifo, .events = POLLIN }, { .fd = pidfd, .events = POLLIN } };
+      if (poll (fds, 2, -1) < 0)
+        {
+          if (errno == EINTR)
+            continue;
+          return husk_err_set (err, errno, "wait for the container process");
+        }
+      if (fds[0].revents & POLLIN)
+        {
+          ssize_t n = read (fifo, &byte, 1);
+          if (n == 1)
+            break;
+          if (n < 0 && errno != EAGAIN && errno != EINTR)
+            return husk_err_set (err, errno, "read exec.fifo");
+        }
+      if (fds[1].revents != 0)
+        return husk_err_set (err, 0, "the container process exited before start");
+    }
+  /* From now on the container is "running".  */
+  if (unlinkat (lock, "exec.fifo", 0) < 0)
+    return husk_err_set (err, errno, "remove '%s/%s/exec.fifo'", root, id);
+  return 0;
+}
+
+int
+parse_signal (const char *s, struct husk_err *err)
+{
+  const char *name = s;
+  uint64_t n;
+
+  if (parse_u64 (s, &n) == 0)
+    {
+      if (n == 0 || n >= (uint64_t) NSIG)
+        return husk_err_set (err, 0, "invalid signal number '%s'", s);
+      return (int) n;
+    }
+  if (strncasecmp (name, "SIG", 3) == 0)
+    name += 3;
+  for (int sig = 1; sig < NSIG; sig++)
+    {
+      const char *abbrev = sigabbrev_np (sig);
+      if (abbrev != NULL && strcasecmp (abbrev, name) == 0)
+        return sig;
+    }
+  return husk_err_set (err, 0, "unknown signal '%s'", s);
+}
+
+int
+container_kill (const char *root, const char *id, int sig, bool all, struct husk_err *err)
+{
+  cleanup_rec struct husk_state_rec rec = { 0 };
+  cleanup_close int pidfd = -1;
+  const char *status;
+
+  if (state_load (root, id, &rec, err) < 0)
+    return -1;
+  status = state_status_now (root, &rec);
+  if (all)
+    {
+      struct husk_cgroup *cg;
+      if (rec.cgroup_path == NULL)
+        return husk_err_set (err, 0, "container '%s' has no recorded cgroup", id);
+      cg = cgroup_open (rec.cgroup_path, NULL, err);
+      if (cg == NULL)
+        return -1;
+      int n = cgroup_signal_all (cg, sig, err);
+      cgroup_free (cg);
+      if (n < 0)
+        return -1;
+      if (n == 0 && strcmp (status, "stopped") == 0)
+        return husk_err_set (err, 0, "container not running");
+      return 0;
+    }
+  if (strcmp (status, "stopped") == 0 || strcmp (status, "creating") == 0)
+    return husk_err_set (err, 0, "container not running");
+  pidfd = open_init (&rec);
+  if (pidfd < 0 || syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0) < 0)
+    {
+      if (errno == ESRCH)
+        return husk_err_set (err, 0, "container not running");
+      return husk_err_set (err, errno, "kill container '%s'", id);
+    }
+  return 0;
+}
+
+int
+container_delete (const char *root, const char *id, bool force, struct husk_err *err)
+{
+  cleanup_close int lock = -1;
+  cleanup_rec struct husk_state_rec rec = { 0 };
+  struct husk_cgroup *cg = NULL;
+  const char *status;
+  int ret;
+
+  lock = state_lock (root, id, err);
+  if (lock < 0)
+    return -1;
+  if (state_load (root, id, &rec, err) < 0)
+    {
+      /* A corrupt or missing state file: with --force, still remove what the id names.  */
+      if (!force || strstr (err->msg, "does not exist") != NULL)
+        return -1;
+      husk_warn ("%s; removing container '%s' by its default cgroup path", err->msg, id);
+      cleanup_free char *path = xasprintf ("/husk/%s", id);
+      cg = cgroup_open (path, NULL, err);
+    }
+  else
+    {
+      status = state_status_now (root, &rec);
+      if (strcmp (status, "running") == 0 && !force)
+        return husk_err_set (err, 0, "cannot delete container '%s' that is not stopped: %s", id, status);
+      if (rec.cgroup_path != NULL)
+        cg = cgroup_open (rec.cgroup_path, rec.cgroup_made_top, err);
+      /* The init first (it may be outside the cgroup if the cgroup was never made).  */
+      cleanup_close int pidfd = open_init (&rec);
+      if (pidfd >= 0)
+        (void) syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0);
+    }
+  /* cgroup_destroy kills what is left and removes the directories, waiting for the processes to go.  */
+  ret = cg != NULL ? cgroup_destroy (cg, err) : 0;
+  cgroup_free (cg);
+  if (ret < 0)
+    return -1;
+  return state_remove (root, id, err);
+}
