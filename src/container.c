@@ -251,7 +251,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   {
     struct husk_state st = { .id = o->id, .status = "creating", .bundle = bundle, .cgroup_path = cgroup_path (cg),
                              .created = created, .spec = spec };
-    if (state_write (statefd, &st, err) < 0)
+    if (state_write (statefd, &st, err) < 0 || state_write_cgroup_path (statefd, cgroup_path (cg), err) < 0)
       goto fail;
   }
   if (cgroup_make (cg, spec, err) < 0)
@@ -259,7 +259,9 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   /* create: the container's process waits on this FIFO until `husk start` opens it.  */
   if (!o->run)
     {
-      if (mkfifoat (statefd, "exec.fifo", 0600) < 0)
+      /* 0622: the process may be a non-root user by the time it opens the FIFO; the state directory
+       * is 0700, so no one else on the host reaches it.  */
+      if (mkfifoat (statefd, "exec.fifo", 0622) < 0 || fchmodat (statefd, "exec.fifo", 0622, 0) < 0)
         {
           husk_err_set (err, errno, "mkfifo '%s/%s/exec.fifo'", o->root, o->id);
           goto fail;

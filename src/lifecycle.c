@@ -170,12 +170,14 @@ container_delete (const char *root, const char *id, bool force, struct husk_err 
     return -1;
   if (state_load (root, id, &rec, err) < 0)
     {
-      /* A corrupt or missing state file: with --force, still remove what the id names.  */
-      if (!force || strstr (err->msg, "does not exist") != NULL)
+      /* A corrupt state file, or none (husk was killed between claiming the id and writing it; the
+       * lock above proved the directory exists): with --force, still remove what the id names.  */
+      if (!force)
         return -1;
-      husk_warn ("%s; removing container '%s' by its default cgroup path", err->msg, id);
-      cleanup_free char *path = xasprintf ("/husk/%s", id);
-      cg = cgroup_open (path, NULL, err);
+      cleanup_free char *path = state_read_cgroup_path (root, id);
+      husk_warn ("%s; removing container '%s' with its cgroup '%s'", err->msg, id, path != NULL ? path : "(unknown)");
+      if (path != NULL)
+        cg = cgroup_open (path, NULL, err);
     }
   else
     {

@@ -157,6 +157,31 @@ out:
 }
 
 int
+state_write_cgroup_path (int dirfd, const char *path, struct husk_err *err)
+{
+  cleanup_close int fd = openat (dirfd, "cgroup.path", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+
+  if (fd < 0 || write_all (fd, path, strlen (path)) < 0 || fsync (fd) < 0)
+    return husk_err_set (err, errno, "write the state's cgroup.path");
+  return 0;
+}
+
+char *
+state_read_cgroup_path (const char *root, const char *id)
+{
+  cleanup_free char *file = xasprintf ("%s/%s/cgroup.path", root, id);
+  struct husk_err ignored;
+  char *path = read_file_at (AT_FDCWD, file, 4096, NULL, &ignored);
+
+  if (path != NULL && (path[0] != '/' || strchr (path, '\n') != NULL))
+    {
+      free (path);
+      return NULL;
+    }
+  return path;
+}
+
+int
 state_remove (const char *root, const char *id, struct husk_err *err)
 {
   cleanup_close int rootfd = open (root, O_PATH | O_DIRECTORY | O_CLOEXEC);
