@@ -22,6 +22,7 @@ int cmd_state (const struct husk_globals *g, int argc, char **argv, struct husk_
 int cmd_kill (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_delete (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_list (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_exec (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_ps (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_spec (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 

@@ -26,6 +26,7 @@ static const struct command commands[] = {
   { "create", cmd_create, true, "create a container, its process waits for start" },
   { "start", cmd_start, false, "start the process of a created container" },
   { "run", cmd_run, true, "create and start a container, wait for it" },
+  { "exec", cmd_exec, true, "run a process in a running container" },
   { "state", cmd_state, false, "print the state of a container as JSON" },
   { "kill", cmd_kill, false, "send a signal to a container's process (or all, --all)" },
   { "delete", cmd_delete, false, "delete a stopped container (--force: any)" },
