@@ -26,6 +26,7 @@
 #include "ns/userns.h"
 #include "process.h"
 #include "sync.h"
+#include "terminal.h"
 #include "util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -106,7 +107,7 @@ stage2_setup (const struct husk_child_ctx *c, char **exe, bool *reported, struct
     .cgroupns = ns_private (c->ns, HUSK_NS_CGROUP),
     .cgroup = c->cgroup,
   };
-  cleanup_close int procfd = -1;
+  cleanup_close int procfd = -1, peer = -1;
 
   /* sync: the parent knows our pid.  */
   if (sync_wait (c->sync_fd, SYNC_GO, NULL, err) < 0)
@@ -123,6 +124,14 @@ stage2_setup (const struct husk_child_ctx *c, char **exe, bool *reported, struct
     return -1;
   if (dev_setup (spec, mctx.rootfd, mctx.userns, err) < 0)
     return -1;
+  if (proc->terminal)
+    {
+      cleanup_close int master = -1;
+      if (terminal_create (mctx.rootfd, proc, &master, &peer, err) < 0)
+        return -1;
+      if (sync_send (c->sync_fd, SYNC_CONSOLE, 0, NULL, err) < 0 || terminal_send_fd (c->sync_fd, master, err) < 0)
+        return -1;
+    }
   if (mount_pivot_root (&mctx, err) < 0)
     return -1;
   if (mount_finalize (&mctx, err) < 0)
@@ -144,6 +153,9 @@ stage2_setup (const struct husk_child_ctx *c, char **exe, bool *reported, struct
 
   /* Privileges, in the order the kernel allows.  The bounding set needs CAP_SETPCAP: drop it while we
    * are still root.  */
+  if (peer >= 0 && terminal_become_controlling (peer, err) < 0)
+    return -1;
+  peer = -1;
   if (caps_drop_bounding (proc->capabilities, err) < 0)
     return -1;
   /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN in the effective set, which a switch

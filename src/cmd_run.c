@@ -41,7 +41,8 @@ create_or_run (const struct husk_globals *g, bool run, int argc, char **argv, st
       case 'k':
         break; /* husk never joins a session keyring: nothing to turn off */
       case 'c':
-        return husk_err_set (err, 0, "%s: --console-socket: not supported yet", cmd);
+        o.console_socket = optarg;
+        break;
       case 'P':
         return husk_err_set (err, 0, "%s: --no-pivot: not supported (pivot_root is always used)", cmd);
       case 'f':

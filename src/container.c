@@ -31,6 +31,7 @@
 #include "spec.h"
 #include "state.h"
 #include "sync.h"
+#include "terminal.h"
 #include "util.h"
 
 /* Fields the config may hold that later issues implement: refused clearly, never ignored.  */
@@ -44,8 +45,6 @@ check_supported (const struct husk_spec *spec, struct husk_err *err)
 
   if (p == NULL)
     return husk_err_set (err, 0, "config.json: process: missing");
-  if (p->terminal)
-    return husk_err_set (err, 0, fmt, "process.terminal");
   if (p->apparmor_profile != NULL && *p->apparmor_profile != '\0')
     return husk_err_set (err, 0, fmt, "process.apparmorProfile");
   if (p->selinux_label != NULL && *p->selinux_label != '\0')
@@ -191,12 +190,19 @@ wait_forwarding (pid_t pid, int pidfd, int sfd)
     }
 }
 
+static void
+forward_signal (const struct signalfd_siginfo *si, void *data)
+{
+  if (si->ssi_signo != SIGCHLD)
+    (void) syscall (SYS_pidfd_send_signal, *(int *) data, (int) si->ssi_signo, NULL, 0);
+}
+
 int
 container_run (const struct husk_run_opts *o, struct husk_err *err)
 {
   cleanup_free char *bundle = NULL, *config = NULL, *rootfs = NULL;
   cleanup_spec struct husk_spec *spec = NULL;
-  cleanup_close int statefd = -1, pidfd = -1, sfd = -1, fifofd = -1;
+  cleanup_close int statefd = -1, pidfd = -1, sfd = -1, fifofd = -1, master = -1;
   char created[64];
   struct husk_seccomp_bpf bpf = { 0 };
   struct husk_ns_plan plan;
@@ -223,6 +229,12 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
     return -1;
   if (o->systemd_cgroup)
     return husk_err_set (err, 0, "--systemd-cgroup: not supported yet");
+  /* Someone must receive the pty master: the console socket, or `run` itself in the foreground.  */
+  if (spec->process->terminal && o->console_socket == NULL && (!o->run || o->detach))
+    return husk_err_set (err, 0, "config.json: process.terminal: needs --console-socket with %s",
+                         o->run ? "--detach" : "create");
+  if (!spec->process->terminal && o->console_socket != NULL)
+    return husk_err_set (err, 0, "--console-socket: config.json: process.terminal is false");
   rootfs = spec->root->path[0] == '/' ? xstrdup (spec->root->path)
                                       : xasprintf ("%s/%s", bundle, spec->root->path);
   {
@@ -328,6 +340,19 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
     goto fail;
   if (sync_send (sync[0], SYNC_GO, 0, NULL, err) < 0)
     goto fail;
+  if (spec->process->terminal)
+    {
+      if (sync_wait (sync[0], SYNC_CONSOLE, NULL, err) < 0 || terminal_recv_fd (sync[0], &master, err) < 0)
+        goto fail;
+      if (o->console_socket != NULL)
+        {
+          cleanup_close int cs = terminal_connect (o->console_socket, err);
+          if (cs < 0 || terminal_send_fd (cs, master, err) < 0)
+            goto fail;
+          close (master);
+          master = -1;
+        }
+    }
   if (sync_wait (sync[0], SYNC_CREATED, NULL, err) < 0)
     goto fail;
   if (o->pid_file != NULL)
@@ -355,6 +380,13 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
     ret = 0;
   else
     {
+      if (master >= 0)
+        {
+          struct terminal_proxy tp = { .master = master, .in = 0, .out = 1, .pidfd = pidfd, .sfd = sfd,
+                                       .on_signal = forward_signal, .data = &pidfd };
+          if (terminal_proxy (&tp, err) < 0)
+            husk_warn ("%s, ignoring", err->msg);
+        }
       ret = wait_forwarding (pid, pidfd, sfd);
       pid = -1;
       if (cgroup_destroy (cg, err) < 0)

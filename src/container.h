@@ -14,6 +14,7 @@ struct husk_run_opts
   const char *pid_file; /* NULL: none */
   bool detach;
   bool systemd_cgroup;
+  const char *console_socket;
   bool run; /* true: `run` (start at once, wait unless detach); false: `create` */
 };
 

@@ -37,6 +37,7 @@ enum husk_sync_type
   SYNC_CREATED, /* stage 2 -> parent: set up, waiting for SYNC_START */
   SYNC_START,   /* parent -> stage 2: run the process (seccomp, execve) */
   SYNC_ERROR,   /* stage 1 or 2 -> parent: setup failed; the message carries the error */
+  SYNC_CONSOLE, /* stage 2 -> parent: the next message carries the pty master */
 };
 
 /* Make the socketpair into FDS[0] (parent end) and FDS[1] (child end).  Returns 0, or -1 with ERR.  */
