@@ -21,10 +21,12 @@
 #include "child.h"
 #include "dev.h"
 #include "fs.h"
+#include "hooks.h"
 #include "mount.h"
 #include "ns/netns.h"
 #include "ns/userns.h"
 #include "process.h"
+#include "state.h"
 #include "sync.h"
 #include "terminal.h"
 #include "util.h"
@@ -32,20 +34,6 @@
 #ifndef CLOSE_RANGE_CLOEXEC
 #define CLOSE_RANGE_CLOEXEC (1U << 2)
 #endif
-
-/* Undo what the child inherited from husk's process: signal dispositions and mask.  The parent blocks
- * signals to forward them; ignored signals would survive execve.  */
-static void
-reset_signals (void)
-{
-  struct sigaction sa = { .sa_handler = SIG_DFL };
-  sigset_t all;
-
-  for (int sig = 1; sig < NSIG; sig++)
-    (void) sigaction (sig, &sa, NULL);
-  sigemptyset (&all);
-  (void) sigprocmask (SIG_SETMASK, &all, NULL);
-}
 
 /* In a new user namespace, become its root (when mapped) so files made during setup have a mapped
  * owner; process_set_user() sets the final ids later.  */
@@ -67,6 +55,17 @@ set_names (const struct husk_spec *spec, struct husk_err *err)
   if (spec->domainname != NULL && setdomainname (spec->domainname, strlen (spec->domainname)) < 0)
     return husk_err_set (err, errno, "config.json: domainname: setdomainname '%s'", spec->domainname);
   return 0;
+}
+
+/* Run the container-side hooks HOOKS of KIND with the state JSON (STATUS, our pid as the container
+ * sees it) on stdin.  Returns 0, or -1 with ERR.  */
+static int
+run_hooks (const struct husk_child_ctx *c, const struct husk_hook *hooks, size_t n, const char *kind,
+           const char *status, struct husk_err *err)
+{
+  cleanup_free char *json = state_hook_json (c->id, status, getpid (), c->bundle, c->spec);
+
+  return hooks_run (hooks, n, kind, json, err);
 }
 
 /* create: block until `husk start` opens <state>/exec.fifo for reading, then tell it we go on.  The
@@ -98,6 +97,7 @@ stage2_setup (const struct husk_child_ctx *c, char **exe, bool *reported, struct
   const struct husk_spec *spec = c->spec;
   const struct husk_process *proc = spec->process;
   const struct husk_linux *lx = spec->linux;
+  const struct husk_hooks *hooks = spec->hooks;
   struct husk_mount_ctx mctx = {
     .spec = spec,
     .bundle = c->bundle,
@@ -132,6 +132,18 @@ stage2_setup (const struct husk_child_ctx *c, char **exe, bool *reported, struct
       if (sync_send (c->sync_fd, SYNC_CONSOLE, 0, NULL, err) < 0 || terminal_send_fd (c->sync_fd, master, err) < 0)
         return -1;
     }
+  /* Hooks before pivot_root (runtime.md "Lifecycle" 3-5): prestart and createRuntime in the
+   * runtime's namespaces, so the parent runs them; createContainer here, in the container's
+   * namespaces with the runtime's filesystem still visible.  */
+  if (hooks != NULL && (hooks->n_prestart > 0 || hooks->n_create_runtime > 0))
+    {
+      if (sync_send (c->sync_fd, SYNC_HOOKS, 0, NULL, err) < 0
+          || sync_wait (c->sync_fd, SYNC_HOOKS_DONE, NULL, err) < 0)
+        return -1;
+    }
+  if (hooks != NULL && hooks->n_create_container > 0
+      && run_hooks (c, hooks->create_container, hooks->n_create_container, "createContainer", "creating", err) < 0)
+    return -1;
   if (mount_pivot_root (&mctx, err) < 0)
     return -1;
   if (mount_finalize (&mctx, err) < 0)
@@ -202,6 +214,10 @@ stage2_setup (const struct husk_child_ctx *c, char **exe, bool *reported, struct
       if (prctl (PR_SET_PDEATHSIG, 0) < 0)
         return husk_err_set (err, errno, "clear the parent-death signal");
     }
+  /* startContainer: in the container, as its user, just before the process (runtime.md 7).  */
+  if (hooks != NULL && hooks->n_start_container > 0
+      && run_hooks (c, hooks->start_container, hooks->n_start_container, "startContainer", "created", err) < 0)
+    return -1;
   /* Last, so the filter need not allow anything husk itself does above.  */
   if (proc->no_new_privileges && seccomp_apply (c->seccomp, err) < 0)
     return -1;
@@ -219,7 +235,7 @@ stage2 (const struct husk_child_ctx *c)
    * its end of the sync socket is closed and the wait for SYNC_GO fails.  */
   (void) prctl (PR_SET_PDEATHSIG, SIGKILL);
   (void) prctl (PR_SET_NAME, "husk:[stage2]");
-  reset_signals ();
+  signals_reset_default ();
 
   int status = 1;
   if (stage2_setup (c, &exe, &reported, &err) == 0)

@@ -20,6 +20,7 @@
 struct husk_child_ctx
 {
   const struct husk_spec *spec;
+  const char *id;
   const char *bundle;  /* absolute */
   const char *rootfs;  /* absolute */
   int sync_fd;         /* child end of the sync socket (CLOEXEC: closes on execve) */

@@ -23,6 +23,7 @@ int cmd_kill (const struct husk_globals *g, int argc, char **argv, struct husk_e
 int cmd_delete (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_list (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_exec (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_features (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_ps (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_spec (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 

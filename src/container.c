@@ -23,6 +23,7 @@
 
 #include "cgroup/cgroup.h"
 #include "child.h"
+#include "hooks.h"
 #include "container.h"
 #include "ns/ns.h"
 #include "ns/userns.h"
@@ -41,7 +42,6 @@ check_supported (const struct husk_spec *spec, struct husk_err *err)
   static const char fmt[] = "config.json: %s: not supported yet";
   const struct husk_process *p = spec->process;
   const struct husk_linux *lx = spec->linux;
-  const struct husk_hooks *h = spec->hooks;
 
   if (p == NULL)
     return husk_err_set (err, 0, "config.json: process: missing");
@@ -51,10 +51,6 @@ check_supported (const struct husk_spec *spec, struct husk_err *err)
     return husk_err_set (err, 0, fmt, "process.selinuxLabel");
   if (p->exec_cpu_affinity != NULL)
     return husk_err_set (err, 0, fmt, "process.execCPUAffinity");
-  if (h != NULL
-      && (h->n_prestart || h->n_create_runtime || h->n_create_container || h->n_start_container
-          || h->n_poststart || h->n_poststop))
-    return husk_err_set (err, 0, fmt, "hooks");
   if (lx == NULL)
     return 0;
   if (lx->intel_rdt != NULL)
@@ -137,6 +133,32 @@ rfc3339_now (char *buf, size_t size)
   (void) snprintf (buf + n, size - n, ".%09ldZ", ts.tv_nsec);
 }
 
+/* poststart (runtime.md "Lifecycle" 9): after the process started; a failure is a warning.  */
+void
+run_poststart (const struct husk_spec *spec, const char *id, pid_t pid, const char *bundle)
+{
+  struct husk_err err = { 0 };
+
+  if (spec->hooks == NULL || spec->hooks->n_poststart == 0)
+    return;
+  cleanup_free char *json = state_hook_json (id, "running", pid, bundle, spec);
+  if (hooks_run (spec->hooks->poststart, spec->hooks->n_poststart, "poststart", json, &err) < 0)
+    husk_warn ("%s, ignoring", err.msg);
+}
+
+/* poststop (runtime.md "Lifecycle" 13): after the container is deleted; a failure is a warning.  */
+void
+run_poststop (const struct husk_spec *spec, const char *id, const char *bundle)
+{
+  struct husk_err err = { 0 };
+
+  if (spec->hooks == NULL || spec->hooks->n_poststop == 0)
+    return;
+  cleanup_free char *json = state_hook_json (id, "stopped", 0, bundle, spec);
+  if (hooks_run (spec->hooks->poststop, spec->hooks->n_poststop, "poststop", json, &err) < 0)
+    husk_warn ("%s, ignoring", err.msg);
+}
+
 /* Write PID as digits only, no newline (containerd and conmon read it so), atomically.  */
 static int
 write_pid_file (const char *path, pid_t pid, struct husk_err *err)
@@ -209,7 +231,8 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   struct husk_cgroup *cg = NULL;
   int sync[2] = { -1, -1 }, ret = -1;
   pid_t stage1 = -1, pid = -1;
-  bool pid_file_written = false, in_v2 = false;
+  bool pid_file_written = false, in_v2 = false, hooks_started = false;
+  const struct husk_hooks *hooks = NULL;
   sigset_t all, old;
   struct husk_err ignored;
 
@@ -227,6 +250,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   spec = spec_load (config, err);
   if (spec == NULL || spec_validate (spec, "config.json", err) < 0 || check_supported (spec, err) < 0)
     return -1;
+  hooks = spec->hooks;
   if (o->systemd_cgroup)
     return husk_err_set (err, 0, "--systemd-cgroup: not supported yet");
   /* Someone must receive the pty master: the console socket, or `run` itself in the foreground.  */
@@ -306,7 +330,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   if (stage1 == 0)
     {
       struct husk_child_ctx ctx = {
-        .spec = spec, .bundle = bundle, .rootfs = rootfs, .sync_fd = sync[1], .ns = &plan,
+        .spec = spec, .id = o->id, .bundle = bundle, .rootfs = rootfs, .sync_fd = sync[1], .ns = &plan,
         .cgroup = cg, .in_v2_cgroup = in_v2, .seccomp = &bpf, .exec_fifo = fifofd,
       };
       (void) close (sync[0]);
@@ -353,6 +377,18 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
           master = -1;
         }
     }
+  if (hooks != NULL && (hooks->n_prestart > 0 || hooks->n_create_runtime > 0))
+    {
+      /* runtime.md "Lifecycle" 3-4, in the runtime's namespaces, before pivot_root.  */
+      cleanup_free char *json = state_hook_json (o->id, "creating", pid, bundle, spec);
+      hooks_started = true;
+      if (sync_wait (sync[0], SYNC_HOOKS, NULL, err) < 0
+          || hooks_run (hooks->prestart, hooks->n_prestart, "prestart", json, err) < 0
+          || hooks_run (hooks->create_runtime, hooks->n_create_runtime, "createRuntime", json, err) < 0
+          || sync_send (sync[0], SYNC_HOOKS_DONE, 0, NULL, err) < 0)
+        goto fail;
+    }
+  hooks_started = true;
   if (sync_wait (sync[0], SYNC_CREATED, NULL, err) < 0)
     goto fail;
   if (o->pid_file != NULL)
@@ -370,13 +406,19 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
       goto fail;
   }
   if (!o->run)
-    ret = 0; /* create: stage 2 waits on exec.fifo for `husk start` */
-  else if (sync_send (sync[0], SYNC_START, 0, NULL, err) < 0)
+    {
+      /* create: stage 2 waits on exec.fifo for `husk start`.  */
+      ret = 0;
+      (void) sigprocmask (SIG_SETMASK, &old, NULL);
+      goto out;
+    }
+  if (sync_send (sync[0], SYNC_START, 0, NULL, err) < 0)
     goto fail;
   /* EOF: stage 2's end of the socket closed at execve.  */
-  else if (sync_wait (sync[0], 0, NULL, err) < 0)
+  if (sync_wait (sync[0], 0, NULL, err) < 0)
     goto fail;
-  else if (o->detach)
+  run_poststart (spec, o->id, pid, bundle);
+  if (o->detach)
     ret = 0;
   else
     {
@@ -392,6 +434,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
       if (cgroup_destroy (cg, err) < 0)
         husk_warn ("%s, ignoring", err->msg);
       (void) state_remove (o->root, o->id, &ignored);
+      run_poststop (spec, o->id, bundle);
     }
   (void) sigprocmask (SIG_SETMASK, &old, NULL);
   goto out;
@@ -414,6 +457,10 @@ fail:
     (void) state_remove (o->root, o->id, &ignored);
   if (pid_file_written)
     (void) unlink (o->pid_file);
+  /* A failed hook (or anything after the hooks began) continues the lifecycle at delete, then the
+   * poststop hooks (runtime.md "Lifecycle" 12-13).  */
+  if (hooks_started)
+    run_poststop (spec, o->id, bundle);
   (void) sigprocmask (SIG_SETMASK, &old, NULL);
 fail_early:
   ret = -1;

@@ -3,6 +3,7 @@
 #define HUSK_CONTAINER_H
 
 #include <stdbool.h>
+#include <sys/types.h>
 
 #include "error.h"
 
@@ -30,5 +31,13 @@ struct husk_run_opts
  * (nothing is left behind then).  With DETACH, returns 0 once the process runs, and its state and
  * cgroup stay until `husk delete`.  runtime.md "create", "start".  */
 int container_run (const struct husk_run_opts *opts, struct husk_err *err);
+
+struct husk_spec;
+
+/* Run SPEC's poststart hooks (after the process of container ID, PID on the host, started) or its
+ * poststop hooks (after the container was deleted), with the state JSON on stdin.  Failures are
+ * warnings, as runtime.md "Lifecycle" 9 and 13 say.  */
+void run_poststart (const struct husk_spec *spec, const char *id, pid_t pid, const char *bundle);
+void run_poststop (const struct husk_spec *spec, const char *id, const char *bundle);
 
 #endif

@@ -455,19 +455,6 @@ struct exec_ctx
   bool setgroups_allowed; /* the container's user namespace allows setgroups */
 };
 
-/* Undo the signal mask and dispositions inherited from husk (it blocks signals to forward them).  */
-static void
-reset_signals (void)
-{
-  struct sigaction sa = { .sa_handler = SIG_DFL };
-  sigset_t none;
-
-  for (int sig = 1; sig < NSIG; sig++)
-    (void) sigaction (sig, &sa, NULL);
-  sigemptyset (&none);
-  (void) sigprocmask (SIG_SETMASK, &none, NULL);
-}
-
 /* Stage 2, in the container's namespaces and cgroup: the process attributes in the order stage 2 of
  * `husk run` sets them (see child.c).  Returns 0 with *EXE set, or -1 with ERR.  */
 static int
@@ -518,7 +505,7 @@ exec_stage2 (const struct exec_ctx *c)
 
   (void) prctl (PR_SET_PDEATHSIG, SIGKILL);
   (void) prctl (PR_SET_NAME, "husk:[exec2]");
-  reset_signals ();
+  signals_reset_default ();
   if (stage2_setup (c, &exe, &err) == 0)
     {
       static char *no_env[] = { NULL };

@@ -13,9 +13,24 @@
 #include <unistd.h>
 
 #include "cgroup/cgroup.h"
+#include "container.h"
+#include "spec.h"
 #include "lifecycle.h"
 #include "state.h"
 #include "util.h"
+
+/* The config of the bundle BUNDLE, for its hooks, or NULL (with a warning) when it cannot be read.  */
+static struct husk_spec *
+load_bundle_spec (const char *bundle)
+{
+  cleanup_free char *path = xasprintf ("%s/config.json", bundle);
+  struct husk_err err = { 0 };
+  struct husk_spec *spec = spec_load (path, &err);
+
+  if (spec == NULL)
+    husk_warn ("%s; no hooks run", err.msg);
+  return spec;
+}
 
 static void
 cleanup_recp (struct husk_state_rec *rec)
@@ -92,6 +107,9 @@ container_start (const char *root, const char *id, struct husk_err *err)
   /* From now on the container is "running".  */
   if (unlinkat (lock, "exec.fifo", 0) < 0)
     return husk_err_set (err, errno, "remove '%s/%s/exec.fifo'", root, id);
+  cleanup_spec struct husk_spec *spec = load_bundle_spec (rec.bundle);
+  if (spec != NULL)
+    run_poststart (spec, id, rec.pid, rec.bundle);
   return 0;
 }
 
@@ -194,7 +212,13 @@ container_delete (const char *root, const char *id, bool force, struct husk_err 
   /* cgroup_destroy kills what is left and removes the directories, waiting for the processes to go.  */
   ret = cg != NULL ? cgroup_destroy (cg, err) : 0;
   cgroup_free (cg);
-  if (ret < 0)
+  if (ret < 0 || state_remove (root, id, err) < 0)
     return -1;
-  return state_remove (root, id, err);
+  if (rec.bundle != NULL)
+    {
+      cleanup_spec struct husk_spec *spec = load_bundle_spec (rec.bundle);
+      if (spec != NULL)
+        run_poststop (spec, id, rec.bundle);
+    }
+  return 0;
 }

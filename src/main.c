@@ -32,6 +32,7 @@ static const struct command commands[] = {
   { "delete", cmd_delete, false, "delete a stopped container (--force: any)" },
   { "list", cmd_list, false, "list the containers" },
   { "ps", cmd_ps, false, "list the processes of a container" },
+  { "features", cmd_features, false, "print what this husk supports (JSON, features.md)" },
   { "spec", cmd_spec, false, "write a default config.json" },
 };
 

@@ -433,3 +433,18 @@ state_lock (const char *root, const char *id, struct husk_err *err)
       }
   return fd;
 }
+
+char *
+state_hook_json (const char *id, const char *status, pid_t pid, const char *bundle, const struct husk_spec *spec)
+{
+  struct husk_state_rec rec = {
+    .id = (char *) id,
+    .status = (char *) status,
+    .pid = pid,
+    .bundle = (char *) bundle,
+    .annotations = spec != NULL ? spec->annotations : NULL,
+    .n_annotations = spec != NULL ? spec->n_annotations : 0,
+  };
+
+  return state_rec_json (&rec, status, false);
+}

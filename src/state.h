@@ -61,6 +61,11 @@ char *state_rec_json (const struct husk_state_rec *rec, const char *status, bool
  * ("container 'ID' does not exist").  */
 int state_lock (const char *root, const char *id, struct husk_err *err);
 
+/* The state JSON a hook gets on stdin (runtime.md "State"): ID, STATUS, PID (as the hook's namespace
+ * sees it), BUNDLE and SPEC's annotations.  Returns a new string.  config.md "POSIX-platform Hooks". */
+char *state_hook_json (const char *id, const char *status, pid_t pid, const char *bundle,
+                       const struct husk_spec *spec);
+
 /* Refuse ids that are empty, ".", "..", longer than 255 bytes, or hold anything outside
  * [A-Za-z0-9_+.-].  Returns 0, or -1 with ERR ("invalid container id '../x'").  */
 int state_check_id (const char *id, struct husk_err *err);

@@ -13,6 +13,10 @@
  *           <---------------------- SYNC_PID (stage 2's pid), exits
  *   SYNC_GO ------------------------------------------------------> builds the rootfs, pivots, sets
  *                                                                   the process attributes
+ *           <------------------------------------------------------ [SYNC_CONSOLE + pty master]
+ *           <------------------------------------------------------ [SYNC_HOOKS] (before pivot_root)
+ *   prestart, createRuntime hooks
+ *   SYNC_HOOKS_DONE ----------------------------------------------> createContainer hooks, pivot...
  *           <------------------------------------------------------ SYNC_CREATED
  *   pid file, state
  *   SYNC_START ---------------------------------------------------> seccomp, execve
@@ -38,6 +42,8 @@ enum husk_sync_type
   SYNC_START,   /* parent -> stage 2: run the process (seccomp, execve) */
   SYNC_ERROR,   /* stage 1 or 2 -> parent: setup failed; the message carries the error */
   SYNC_CONSOLE, /* stage 2 -> parent: the next message carries the pty master */
+  SYNC_HOOKS,   /* stage 2 -> parent: mounts done, before pivot_root: run prestart + createRuntime */
+  SYNC_HOOKS_DONE, /* parent -> stage 2: they succeeded, go on */
 };
 
 /* Make the socketpair into FDS[0] (parent end) and FDS[1] (child end).  Returns 0, or -1 with ERR.  */

@@ -8,6 +8,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <signal.h>
+#include <sys/syscall.h>
 #include <unistd.h>
 
 #include "util.h"
@@ -237,4 +239,24 @@ parse_i64 (const char *s, int64_t *out)
     return errno = EINVAL, -1;
   *out = v;
   return 0;
+}
+
+void
+signals_reset_default (void)
+{
+  /* The kernel's struct sigaction for rt_sigaction (not glibc's): handler, flags, restorer, mask.  */
+  struct
+  {
+    void (*handler) (int);
+    unsigned long flags;
+    void (*restorer) (void);
+    uint64_t mask;
+  } dfl = { SIG_DFL, 0, NULL, 0 };
+  sigset_t none;
+
+  for (int sig = 1; sig < NSIG; sig++)
+    if (sig != SIGKILL && sig != SIGSTOP)
+      (void) syscall (SYS_rt_sigaction, sig, &dfl, NULL, sizeof dfl.mask);
+  sigemptyset (&none);
+  (void) sigprocmask (SIG_SETMASK, &none, NULL);
 }

@@ -68,6 +68,12 @@ char *readlink_at (int dirfd, const char *path);
 /* write(2) all of BUF to FD, retrying on EINTR and short writes.  Returns 0, or -1 with errno set.  */
 int write_all (int fd, const void *buf, size_t len);
 
+/* Set every signal's disposition to SIG_DFL and empty the signal mask, in a process about to execve
+ * something else (ignored signals and the mask survive execve; husk's parent blocks every signal).
+ * Uses the raw rt_sigaction syscall, because glibc refuses to touch the signals it reserves (32, 33),
+ * which a caller may have left ignored.  */
+void signals_reset_default (void);
+
 /* Parse a whole decimal string into *OUT.  Returns 0, or -1 with errno EINVAL/ERANGE.  */
 int parse_u64 (const char *s, uint64_t *out);
 int parse_i64 (const char *s, int64_t *out);

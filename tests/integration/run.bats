@@ -219,3 +219,12 @@ wait_for_line() {
 	[ "$(cat "$TEST_DIR/keep.pid")" = precious ]
 	assert_no_leftovers
 }
+
+@test "run: signals the caller ignores are not ignored in the container" {
+	set_args /probe status SigIgn -- status SigBlk
+	run bash -c "trap '' INT USR2 TERM; cd '$BUNDLE' && exec '$HUSK' --root '$HUSK_ROOT' run '$ID'" </dev/null
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 0000000000000000 ]
+	[ "${lines[1]}" = 0000000000000000 ]
+	assert_no_leftovers
+}
