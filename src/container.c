@@ -33,6 +33,7 @@
 #include "state.h"
 #include "sync.h"
 #include "terminal.h"
+#include "parent.h"
 #include "util.h"
 
 /* Fields the config may hold that later issues implement: refused clearly, never ignored.  */
@@ -92,33 +93,6 @@ clone_stage1 (int cgroup_fd, bool *in_cgroup)
   return (pid_t) syscall (SYS_clone3, &args, sizeof args);
 }
 
-/* Reap stage 1, which exits right after it reported stage 2's pid (or failed).  */
-static void
-reap (pid_t *pid)
-{
-  if (*pid <= 0)
-    return;
-  while (waitpid (*pid, NULL, 0) < 0 && errno == EINTR)
-    ;
-  *pid = -1;
-}
-
-/* process.oomScoreAdj for stage 2, written from here (see process_set_oom_score_adj).  */
-static int
-set_oom_score_adj (const struct husk_process *process, pid_t pid, struct husk_err *err)
-{
-  char path[32];
-  cleanup_close int dirfd = -1;
-
-  if (!process->has_oom_score_adj)
-    return 0;
-  (void) snprintf (path, sizeof path, "/proc/%d", (int) pid);
-  dirfd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd < 0)
-    return husk_err_set (err, errno, "open '%s'", path);
-  return process_set_oom_score_adj (process, dirfd, err);
-}
-
 /* The current time as RFC 3339 with nanoseconds, UTC (state "created").  */
 static void
 rfc3339_now (char *buf, size_t size)
@@ -157,59 +131,6 @@ run_poststop (const struct husk_spec *spec, const char *id, const char *bundle)
   cleanup_free char *json = state_hook_json (id, "stopped", 0, bundle, spec);
   if (hooks_run (spec->hooks->poststop, spec->hooks->n_poststop, "poststop", json, &err) < 0)
     husk_warn ("%s, ignoring", err.msg);
-}
-
-/* Write PID as digits only, no newline (containerd and conmon read it so), atomically.  */
-static int
-write_pid_file (const char *path, pid_t pid, struct husk_err *err)
-{
-  cleanup_free char *tmp = xasprintf ("%s.husk-tmp", path);
-  char buf[16];
-  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
-  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-
-  if (fd < 0)
-    return husk_err_set (err, errno, "open pid file '%s'", tmp);
-  if (write_all (fd, buf, (size_t) n) < 0)
-    {
-      int e = errno;
-      (void) close (fd);
-      (void) unlink (tmp);
-      return husk_err_set (err, e, "write pid file '%s'", tmp);
-    }
-  (void) close (fd);
-  if (rename (tmp, path) < 0)
-    {
-      int e = errno;
-      (void) unlink (tmp);
-      return husk_err_set (err, e, "rename pid file to '%s'", path);
-    }
-  return 0;
-}
-
-/* Wait for the container process, forwarding every signal husk receives to it.  Signals are blocked
- * in husk and read from SFD; the process's end is seen on PIDFD (not through SIGCHLD, which a caller
- * may have set to be ignored).  Returns the exit status as a shell reports it.  */
-static int
-wait_forwarding (pid_t pid, int pidfd, int sfd)
-{
-  for (;;)
-    {
-      struct pollfd fds[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
-      struct signalfd_siginfo si;
-      int status;
-
-      if (poll (fds, 2, -1) < 0 && errno != EINTR)
-        return 255;
-      if (fds[0].revents != 0)
-        {
-          if (waitpid (pid, &status, 0) != pid)
-            return 255;
-          return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-        }
-      if (fds[1].revents != 0 && read (sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD)
-        (void) syscall (SYS_pidfd_send_signal, pidfd, (int) si.ssi_signo, NULL, 0);
-    }
 }
 
 static void
@@ -353,14 +274,14 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
     }
   if (sync_wait (sync[0], SYNC_PID, &pid, err) < 0)
     goto fail;
-  reap (&stage1);
+  parent_reap (&stage1);
   pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
   if (pidfd < 0)
     {
       husk_err_set (err, errno, "pidfd_open %d", (int) pid);
       goto fail;
     }
-  if (set_oom_score_adj (spec->process, pid, err) < 0)
+  if (parent_set_oom_score_adj (spec->process, pid, err) < 0)
     goto fail;
   if (sync_send (sync[0], SYNC_GO, 0, NULL, err) < 0)
     goto fail;
@@ -393,7 +314,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
     goto fail;
   if (o->pid_file != NULL)
     {
-      if (write_pid_file (o->pid_file, pid, err) < 0)
+      if (parent_write_pid_file (o->pid_file, pid, err) < 0)
         goto fail;
       pid_file_written = true;
     }
@@ -429,7 +350,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
           if (terminal_proxy (&tp, err) < 0)
             husk_warn ("%s, ignoring", err->msg);
         }
-      ret = wait_forwarding (pid, pidfd, sfd);
+      ret = parent_wait_forwarding (pid, pidfd, sfd);
       pid = -1;
       if (cgroup_destroy (cg, err) < 0)
         husk_warn ("%s, ignoring", err->msg);
@@ -445,12 +366,12 @@ fail:
   if (stage1 > 0)
     {
       (void) kill (stage1, SIGKILL);
-      reap (&stage1);
+      parent_reap (&stage1);
     }
   if (pid > 0)
     {
       (void) kill (pid, SIGKILL);
-      reap (&pid);
+      parent_reap (&pid);
     }
   (void) cgroup_destroy (cg, &ignored);
   if (statefd >= 0)

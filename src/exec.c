@@ -35,6 +35,7 @@
 #include "spec_names.h"
 #include "state.h"
 #include "sync.h"
+#include "parent.h"
 #include "util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -566,76 +567,6 @@ exec_stage1 (const struct exec_ctx *c, unsigned int preserve_fds)
 
 /* ---- the parent ------------------------------------------------------------------------------ */
 
-static void
-reap (pid_t *pid)
-{
-  if (*pid <= 0)
-    return;
-  while (waitpid (*pid, NULL, 0) < 0 && errno == EINTR)
-    ;
-  *pid = -1;
-}
-
-/* Write PID as digits only, no newline (containerd and conmon read it so), atomically.  */
-static int
-write_pid_file (const char *path, pid_t pid, struct husk_err *err)
-{
-  cleanup_free char *tmp = xasprintf ("%s.husk-tmp", path);
-  char buf[16];
-  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
-  cleanup_close int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
-
-  if (fd < 0)
-    return husk_err_set (err, errno, "open pid file '%s'", tmp);
-  if (write_all (fd, buf, (size_t) n) < 0 || rename (tmp, path) < 0)
-    {
-      int e = errno;
-      (void) unlink (tmp);
-      return husk_err_set (err, e, "write pid file '%s'", path);
-    }
-  return 0;
-}
-
-/* Wait for PID (husk's child), forwarding the signals read from SFD to it through PIDFD.  Returns
- * its exit status as a shell reports it.  */
-static int
-wait_forwarding (pid_t pid, int pidfd, int sfd)
-{
-  for (;;)
-    {
-      struct pollfd fds[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
-      struct signalfd_siginfo si;
-      int status;
-
-      if (poll (fds, 2, -1) < 0 && errno != EINTR)
-        return 255;
-      if (fds[0].revents != 0)
-        {
-          if (waitpid (pid, &status, 0) != pid)
-            return 255;
-          return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
-        }
-      if (fds[1].revents != 0 && read (sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD)
-        (void) syscall (SYS_pidfd_send_signal, pidfd, (int) si.ssi_signo, NULL, 0);
-    }
-}
-
-/* process.oomScoreAdj for stage 2, written as host root before it runs.  */
-static int
-set_oom_score_adj (const struct husk_process *process, pid_t pid, struct husk_err *err)
-{
-  char path[32];
-  cleanup_close int dirfd = -1;
-
-  if (!process->has_oom_score_adj)
-    return 0;
-  (void) snprintf (path, sizeof path, "/proc/%d", (int) pid);
-  dirfd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
-  if (dirfd < 0)
-    return husk_err_set (err, errno, "open '%s'", path);
-  return process_set_oom_score_adj (process, dirfd, err);
-}
-
 /* True unless /proc/PID/setgroups (the init's user namespace) says "deny".  */
 static bool
 setgroups_allowed (pid_t pid)
@@ -758,7 +689,7 @@ exec_run (const struct husk_exec_opts *o, struct husk_err *err)
 
   if (sync_wait (sync[0], SYNC_PID, &pid, err) < 0)
     goto fail;
-  reap (&stage1_pid);
+  parent_reap (&stage1_pid);
   (void) close (steal_fd (&lockfd));
   pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
   if (pidfd < 0)
@@ -766,7 +697,7 @@ exec_run (const struct husk_exec_opts *o, struct husk_err *err)
       husk_err_set (err, errno, "pidfd_open %d", (int) pid);
       goto fail;
     }
-  if (set_oom_score_adj (spec->process, pid, err) < 0)
+  if (parent_set_oom_score_adj (spec->process, pid, err) < 0)
     goto fail;
   if (sync_send (sync[0], SYNC_GO, 0, NULL, err) < 0)
     goto fail;
@@ -775,23 +706,23 @@ exec_run (const struct husk_exec_opts *o, struct husk_err *err)
     goto fail;
   if (o->pid_file != NULL)
     {
-      if (write_pid_file (o->pid_file, pid, err) < 0)
+      if (parent_write_pid_file (o->pid_file, pid, err) < 0)
         goto fail;
       pid_file_written = true;
     }
-  ret = o->detach ? 0 : wait_forwarding (pid, pidfd, sfd);
+  ret = o->detach ? 0 : parent_wait_forwarding (pid, pidfd, sfd);
   goto out;
 
 fail:
   if (stage1_pid > 0)
     {
       (void) kill (stage1_pid, SIGKILL);
-      reap (&stage1_pid);
+      parent_reap (&stage1_pid);
     }
   if (pid > 0)
     {
       (void) kill (pid, SIGKILL);
-      reap (&pid);
+      parent_reap (&pid);
     }
   if (pid_file_written)
     (void) unlink (o->pid_file);

@@ -1,0 +1,91 @@
+/* What husk's parent process does around a process it started (container init or exec): pid file,
+ * oom_score_adj, waiting with signal forwarding, reaping (see parent.h).  */
+#include "config.h"
+
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <sys/signalfd.h>
+#include <sys/syscall.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include "parent.h"
+#include "process.h"
+#include "util.h"
+
+void
+parent_reap (pid_t *pid)
+{
+  if (*pid <= 0)
+    return;
+  while (waitpid (*pid, NULL, 0) < 0 && errno == EINTR)
+    ;
+  *pid = -1;
+}
+
+int
+parent_write_pid_file (const char *path, pid_t pid, struct husk_err *err)
+{
+  cleanup_free char *tmp = xasprintf ("%s.husk-tmp", path);
+  char buf[16];
+  int n = snprintf (buf, sizeof buf, "%d", (int) pid);
+  int fd = open (tmp, O_WRONLY | O_CREAT | O_TRUNC | O_NOFOLLOW | O_CLOEXEC, 0644);
+
+  if (fd < 0)
+    return husk_err_set (err, errno, "open pid file '%s'", tmp);
+  if (write_all (fd, buf, (size_t) n) < 0)
+    {
+      int e = errno;
+      (void) close (fd);
+      (void) unlink (tmp);
+      return husk_err_set (err, e, "write pid file '%s'", tmp);
+    }
+  (void) close (fd);
+  if (rename (tmp, path) < 0)
+    {
+      int e = errno;
+      (void) unlink (tmp);
+      return husk_err_set (err, e, "rename pid file to '%s'", path);
+    }
+  return 0;
+}
+
+int
+parent_wait_forwarding (pid_t pid, int pidfd, int sfd)
+{
+  for (;;)
+    {
+      struct pollfd fds[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
+      struct signalfd_siginfo si;
+      int status;
+
+      if (poll (fds, 2, -1) < 0 && errno != EINTR)
+        return 255;
+      if (fds[0].revents != 0)
+        {
+          if (waitpid (pid, &status, 0) != pid)
+            return 255;
+          return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
+        }
+      if (fds[1].revents != 0 && read (sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD)
+        (void) syscall (SYS_pidfd_send_signal, pidfd, (int) si.ssi_signo, NULL, 0);
+    }
+}
+
+int
+parent_set_oom_score_adj (const struct husk_process *process, pid_t pid, struct husk_err *err)
+{
+  char path[32];
+  cleanup_close int dirfd = -1;
+
+  if (!process->has_oom_score_adj)
+    return 0;
+  (void) snprintf (path, sizeof path, "/proc/%d", (int) pid);
+  dirfd = open (path, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (dirfd < 0)
+    return husk_err_set (err, errno, "open '%s'", path);
+  return process_set_oom_score_adj (process, dirfd, err);
+}

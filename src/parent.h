@@ -1,0 +1,29 @@
+/* What husk's parent process does around a process it started (the container's init, or an exec'd
+ * process): its pid file, its oom_score_adj, waiting for it while forwarding signals, reaping.  */
+#ifndef HUSK_PARENT_H
+#define HUSK_PARENT_H
+
+#include <sys/types.h>
+
+#include "error.h"
+#include "spec.h"
+
+/* Reap the child *PID (retrying on EINTR) and set *PID to -1; nothing when *PID <= 0.  */
+void parent_reap (pid_t *pid);
+
+/* Write PID to PATH as digits only, no newline (what containerd and conmon read), atomically through
+ * a temp file and rename.  Returns 0, or -1 with ERR.  */
+int parent_write_pid_file (const char *path, pid_t pid, struct husk_err *err);
+
+/* Wait for husk's child PID, forwarding every signal read from the signalfd SFD (husk blocks them
+ * all) to it through PIDFD; its end is seen on PIDFD, not through SIGCHLD, which a caller may have set
+ * to be ignored.  Returns its exit status as a shell reports it (128+N for death by signal N; 255 if
+ * waiting failed).  */
+int parent_wait_forwarding (pid_t pid, int pidfd, int sfd);
+
+/* Write PROCESS->oomScoreAdj (when set) for PID from the parent, as host root: a non-dumpable process
+ * in a user namespace may not write its own, and the value survives execve.  Returns 0, or -1 with
+ * ERR.  config.md "Linux process" oomScoreAdj.  */
+int parent_set_oom_score_adj (const struct husk_process *process, pid_t pid, struct husk_err *err);
+
+#endif
