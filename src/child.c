@@ -17,7 +17,6 @@
 #include <unistd.h>
 #include <linux/sched.h>
 
-#include "caps.h"
 #include "child.h"
 #include "dev.h"
 #include "fs.h"
@@ -156,38 +155,14 @@ stage2_setup (const struct husk_child_ctx *c, char **exe, bool *reported, struct
     return -1;
   if (lx != NULL && process_set_sysctl (lx, procfd, err) < 0)
     return -1;
-  if (process_set_rlimits (proc, err) < 0)
-    return -1;
-  if (process_set_scheduler (proc, err) < 0 || process_set_io_priority (proc, err) < 0)
-    return -1;
-  if (lx != NULL && process_set_personality (lx, err) < 0)
-    return -1;
-
-  /* Privileges, in the order the kernel allows.  The bounding set needs CAP_SETPCAP: drop it while we
-   * are still root.  */
+  /* The pty becomes our controlling terminal and stdio before any filter is loaded, so no profile
+   * has to allow setsid and TIOCSCTTY.  */
   if (peer >= 0 && terminal_become_controlling (peer, err) < 0)
     return -1;
   peer = -1;
-  if (caps_drop_bounding (proc->capabilities, err) < 0)
-    return -1;
-  /* Without no_new_privs, loading a filter needs CAP_SYS_ADMIN in the effective set, which a switch
-   * to a non-root uid clears: load it now, before the uid change (the profile must then allow the
-   * few syscalls below, as with runc).  With no_new_privs it waits until just before execve.  */
-  if (!proc->no_new_privileges && seccomp_apply (c->seccomp, err) < 0)
-    return -1;
-  /* The uid change keeps the permitted set (PR_SET_KEEPCAPS) so caps_apply can set the final sets.  */
-  if (process_set_user (&proc->user, userns_setgroups_allowed (), err) < 0)
-    return -1;
-  if (caps_apply (proc->capabilities, err) < 0)
-    return -1;
-  /* As the container's user, so permissions on the way apply; checked to be inside the root
-   * (CVE-2024-21626).  */
-  if (process_chdir (proc->cwd, err) < 0)
-    return -1;
-  *exe = process_find_executable (proc->args[0], proc->env, err);
+  /* The process attributes and privileges, in the one order both `run` and `exec` use.  */
+  *exe = process_prepare_exec (proc, lx, c->seccomp, userns_setgroups_allowed (), err);
   if (*exe == NULL)
-    return -1;
-  if (proc->no_new_privileges && caps_set_no_new_privs (err) < 0)
     return -1;
 
   /* The death signal would survive execve, and the container must outlive husk (create, --detach,

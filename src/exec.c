@@ -467,28 +467,8 @@ stage2_setup (const struct exec_ctx *c, char **exe, struct husk_err *err)
   /* sync: the parent knows our pid (and wrote oomScoreAdj).  */
   if (sync_wait (c->sync_fd, SYNC_GO, NULL, err) < 0)
     return -1;
-  if (process_set_rlimits (proc, err) < 0)
-    return -1;
-  if (process_set_scheduler (proc, err) < 0 || process_set_io_priority (proc, err) < 0)
-    return -1;
-  if (lx != NULL && process_set_personality (lx, err) < 0)
-    return -1;
-  if (caps_drop_bounding (proc->capabilities, err) < 0)
-    return -1;
-  /* Without no_new_privs the filter needs CAP_SYS_ADMIN, which the uid change clears: load it now.  */
-  if (!proc->no_new_privileges && seccomp_apply (c->seccomp, err) < 0)
-    return -1;
-  if (process_set_user (&proc->user, c->setgroups_allowed, err) < 0)
-    return -1;
-  if (caps_apply (proc->capabilities, err) < 0)
-    return -1;
-  /* As the process's user, checked to be inside the root (CVE-2024-21626).  */
-  if (process_chdir (proc->cwd, err) < 0)
-    return -1;
-  *exe = process_find_executable (proc->args[0], proc->env, err);
+  *exe = process_prepare_exec (proc, lx, c->seccomp, c->setgroups_allowed, err);
   if (*exe == NULL)
-    return -1;
-  if (proc->no_new_privileges && caps_set_no_new_privs (err) < 0)
     return -1;
   /* The process must outlive husk (--detach); cleared before the filter, which may forbid prctl.  */
   if (prctl (PR_SET_PDEATHSIG, 0) < 0)

@@ -19,7 +19,9 @@
 #include <linux/openat2.h>
 #include <linux/sched/types.h>
 
+#include "caps.h"
 #include "process.h"
+#include "seccomp.h"
 #include "util.h"
 
 #define DEFAULT_PATH "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
@@ -310,4 +312,38 @@ process_find_executable (const char *arg0, char *const *env, struct husk_err *er
   if (denied)
     return husk_err_set (err, EACCES, "exec '%s': found in $PATH '%s' but not executable", arg0, search), NULL;
   return husk_err_set (err, ENOENT, "executable '%s' not found in $PATH '%s'", arg0, search), NULL;
+}
+
+char *
+process_prepare_exec (const struct husk_process *proc, const struct husk_linux *lx,
+                      const struct husk_seccomp_bpf *seccomp, int setgroups_allowed, struct husk_err *err)
+{
+  char *exe;
+
+  if (process_set_rlimits (proc, err) < 0)
+    return NULL;
+  if (process_set_scheduler (proc, err) < 0 || process_set_io_priority (proc, err) < 0)
+    return NULL;
+  if (lx != NULL && process_set_personality (lx, err) < 0)
+    return NULL;
+  if (caps_drop_bounding (proc->capabilities, err) < 0)
+    return NULL;
+  if (!proc->no_new_privileges && seccomp_apply (seccomp, err) < 0)
+    return NULL;
+  /* The uid change keeps the permitted set (PR_SET_KEEPCAPS) so caps_apply can set the final sets.  */
+  if (process_set_user (&proc->user, setgroups_allowed, err) < 0)
+    return NULL;
+  if (caps_apply (proc->capabilities, err) < 0)
+    return NULL;
+  if (process_chdir (proc->cwd, err) < 0)
+    return NULL;
+  exe = process_find_executable (proc->args[0], proc->env, err);
+  if (exe == NULL)
+    return NULL;
+  if (proc->no_new_privileges && caps_set_no_new_privs (err) < 0)
+    {
+      free (exe);
+      return NULL;
+    }
+  return exe;
 }

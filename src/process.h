@@ -40,4 +40,18 @@ int process_chdir (const char *cwd, struct husk_err *err);
  * ("executable 'foo' not found in $PATH").  */
 char *process_find_executable (const char *arg0, char *const *env, struct husk_err *err);
 
+struct husk_seccomp_bpf;
+
+/* The last steps before execve shared by stage 2 of `run`/`create` and of `exec`, in the only order
+ * the kernel allows: rlimits, scheduler, I/O priority, personality (LX may be NULL); drop the bounding
+ * set (needs CAP_SETPCAP, so while still root); without no_new_privs load SECCOMP now (it needs
+ * CAP_SYS_ADMIN, which the uid change clears; the profile must then allow what follows, as with
+ * runc); the user and groups (keeping the permitted set); the capability sets; chdir as that user,
+ * checked to be inside the root (CVE-2024-21626); the executable's path; no_new_privs.  With
+ * no_new_privs the caller loads SECCOMP itself, last before execve.  Returns the executable's path
+ * (free it), or NULL with ERR.  config.md "Process", "POSIX process", "Linux process".  */
+char *process_prepare_exec (const struct husk_process *process, const struct husk_linux *linux_,
+                            const struct husk_seccomp_bpf *seccomp, int setgroups_allowed,
+                            struct husk_err *err);
+
 #endif
