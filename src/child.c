@@ -69,12 +69,14 @@ run_hooks (const struct husk_child_ctx *c, const struct husk_hook *hooks, size_t
 
 /* create: block until `husk start` opens <state>/exec.fifo for reading, then tell it we go on.  The
  * FIFO is reopened for writing through the private procfs (PROCFD) from the O_PATH fd FIFO taken
- * before pivot_root; no path of the container's is involved.  runtime.md "start".  */
+ * before pivot_root; no path of the container's is involved.  The write end stays open (CLOEXEC) in
+ * *OUT: `start` reads until it closes at execve, or reads our error if we fail before.
+ * runtime.md "start".  */
 static int
-wait_for_start (int procfd, int fifo, struct husk_err *err)
+wait_for_start (int procfd, int fifo, int *out, struct husk_err *err)
 {
   char link[32];
-  cleanup_close int fd = -1;
+  int fd;
 
   (void) snprintf (link, sizeof link, "self/fd/%d", fifo);
   do
@@ -82,10 +84,14 @@ wait_for_start (int procfd, int fifo, struct husk_err *err)
   while (fd < 0 && errno == EINTR);
   if (fd < 0)
     return husk_err_set (err, errno, "open exec.fifo to wait for start");
+  *out = fd;
   if (write_all (fd, "0", 1) < 0)
     return husk_err_set (err, errno, "write exec.fifo");
   return 0;
 }
+
+/* With create: the write end of exec.fifo once `start` opened it (see wait_for_start), or -1.  */
+static int start_fd = -1;
 
 /* Stage 2: from its birth as husk's child to the moment before execve.  *REPORTED becomes true once
  * `create` has been told the container exists (errors then go to the log, no one reads the socket).
@@ -176,7 +182,7 @@ stage2_setup (const struct husk_child_ctx *c, char **exe, bool *reported, struct
       if (sync_send (c->sync_fd, SYNC_CREATED, 0, NULL, err) < 0)
         return -1;
       *reported = true;
-      if (wait_for_start (procfd, c->exec_fifo, err) < 0)
+      if (wait_for_start (procfd, c->exec_fifo, &start_fd, err) < 0)
         return -1;
     }
   else
@@ -224,7 +230,12 @@ stage2 (const struct husk_child_ctx *c)
   /* Before `create` returned, the parent reports the error; after, nobody reads the socket: log it
    * (stderr, or the --log file, which containerd reads).  */
   if (reported)
-    husk_log_error (&err);
+    {
+      /* `start` is reading exec.fifo: it reports the error as its own.  */
+      if (start_fd >= 0)
+        (void) write_all (start_fd, err.msg, strlen (err.msg));
+      husk_log_error (&err);
+    }
   else
     (void) sync_send (c->sync_fd, SYNC_ERROR, 0, &err, &err);
   _exit (status);

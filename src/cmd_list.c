@@ -52,6 +52,8 @@ cmd_list (const struct husk_globals *g, int argc, char **argv, struct husk_err *
   d = opendir (g->root);
   if (d == NULL && errno != ENOENT)
     return husk_err_set (err, errno, "open state root '%s'", g->root);
+  if (quiet)
+    json = false;
   if (json)
     {
       gen = yajl_gen_alloc (NULL);

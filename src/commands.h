@@ -24,6 +24,8 @@ int cmd_delete (const struct husk_globals *g, int argc, char **argv, struct husk
 int cmd_list (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_exec (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_features (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_pause (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_resume (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_ps (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_spec (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 

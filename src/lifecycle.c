@@ -59,6 +59,37 @@ open_init (const struct husk_state_rec *rec)
   return fd;
 }
 
+/* After the start byte: read FIFO until EOF (the process exec'd, or died without a word), collecting
+ * an error message the process may have written.  Returns 0, or -1 with ERR.  */
+static int
+wait_exec (int fifo, struct husk_err *err)
+{
+  char msg[HUSK_ERR_MSG_MAX];
+  size_t len = 0;
+
+  for (;;)
+    {
+      struct pollfd fds[1] = { { .fd = fifo, .events = POLLIN } };
+      ssize_t n;
+      if (poll (fds, 1, -1) < 0 && errno != EINTR)
+        return husk_err_set (err, errno, "wait for the container process to exec");
+      n = read (fifo, msg + len, sizeof msg - 1 - len);
+      if (n > 0)
+        {
+          len += (size_t) n;
+          if (len < sizeof msg - 1)
+            continue;
+        }
+      if (n < 0 && (errno == EAGAIN || errno == EINTR))
+        continue;
+      break;
+    }
+  if (len == 0)
+    return 0;
+  msg[len] = '\0';
+  return husk_err_set (err, 0, "%s", msg);
+}
+
 int
 container_start (const char *root, const char *id, struct husk_err *err)
 {
@@ -107,10 +138,42 @@ container_start (const char *root, const char *id, struct husk_err *err)
   /* From now on the container is "running".  */
   if (unlinkat (lock, "exec.fifo", 0) < 0)
     return husk_err_set (err, errno, "remove '%s/%s/exec.fifo'", root, id);
+  /* The process keeps its end open until execve (CLOEXEC): EOF means it runs; anything read is the
+   * error that stopped it (a startContainer hook, the exec itself).  */
+  if (wait_exec (fifo, err) < 0)
+    return -1;
   cleanup_spec struct husk_spec *spec = load_bundle_spec (rec.bundle);
   if (spec != NULL)
     run_poststart (spec, id, rec.pid, rec.bundle);
   return 0;
+}
+
+int
+container_pause (const char *root, const char *id, bool freeze, struct husk_err *err)
+{
+  cleanup_close int lock = -1;
+  cleanup_rec struct husk_state_rec rec = { 0 };
+  struct husk_cgroup *cg;
+  const char *status;
+  int ret;
+
+  lock = state_lock (root, id, err);
+  if (lock < 0 || state_load (root, id, &rec, err) < 0)
+    return -1;
+  status = state_status_now (root, &rec);
+  if (freeze && strcmp (status, "running") != 0)
+    return husk_err_set (err, 0, strcmp (status, "paused") == 0 ? "container '%s' is already paused"
+                                                                 : "container not running", id);
+  if (!freeze && strcmp (status, "paused") != 0)
+    return husk_err_set (err, 0, "container '%s' is not paused", id);
+  if (rec.cgroup_path == NULL)
+    return husk_err_set (err, 0, "container '%s' has no recorded cgroup", id);
+  cg = cgroup_open (rec.cgroup_path, NULL, err);
+  if (cg == NULL)
+    return -1;
+  ret = cgroup_freeze (cg, freeze, err);
+  cgroup_free (cg);
+  return ret;
 }
 
 int

@@ -25,6 +25,11 @@ int container_kill (const char *root, const char *id, int sig, bool all, struct 
  * ERR.  runtime.md "delete".  */
 int container_delete (const char *root, const char *id, bool force, struct husk_err *err);
 
+/* `husk pause` (FREEZE true) / `husk resume`: freeze or thaw every process of the running (paused)
+ * container through its cgroup.  Errors: "container 'ID' does not exist", "container not running",
+ * "container 'ID' is not paused".  Returns 0, or -1 with ERR.  */
+int container_pause (const char *root, const char *id, bool freeze, struct husk_err *err);
+
 /* Parse a signal given as a number ("9"), a name ("KILL", "SIGKILL", "sigkill").  Returns the
  * number, or -1 with ERR ("unknown signal 'FOO'").  */
 int parse_signal (const char *s, struct husk_err *err);

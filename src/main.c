@@ -30,6 +30,8 @@ static const struct command commands[] = {
   { "state", cmd_state, false, "print the state of a container as JSON" },
   { "kill", cmd_kill, false, "send a signal to a container's process (or all, --all)" },
   { "delete", cmd_delete, false, "delete a stopped container (--force: any)" },
+  { "pause", cmd_pause, false, "freeze every process of a container" },
+  { "resume", cmd_resume, false, "thaw a paused container" },
   { "list", cmd_list, false, "list the containers" },
   { "ps", cmd_ps, false, "list the processes of a container" },
   { "features", cmd_features, false, "print what this husk supports (JSON, features.md)" },

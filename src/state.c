@@ -11,6 +11,7 @@
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
 
+#include "cgroup/cgroup.h"
 #include "state.h"
 #include "util.h"
 
@@ -359,6 +360,8 @@ state_status_now (const char *root, const struct husk_state_rec *rec)
   fifo = xasprintf ("%s/%s/exec.fifo", root, rec->id);
   if (lstat (fifo, &st) == 0 && S_ISFIFO (st.st_mode))
     return "created";
+  if (rec->cgroup_path != NULL && cgroup_path_frozen (rec->cgroup_path))
+    return "paused";
   return "running";
 }
 

@@ -48,7 +48,8 @@ void state_rec_release (struct husk_state_rec *rec);
 
 /* The status runtime.md reports for REC (of state root ROOT) now: "creating" while no process was
  * recorded, "stopped" when its process is gone or its pid now belongs to another process (start time
- * differs), "created" while the process waits on exec.fifo for `start`, else "running".  */
+ * differs), "created" while the process waits on exec.fifo for `start`, "paused" while its cgroup is
+ * frozen, else "running".  */
 const char *state_status_now (const char *root, const struct husk_state_rec *rec);
 
 /* Write REC as state JSON (runtime.md "State": ociVersion, id, status STATUS, pid, bundle,

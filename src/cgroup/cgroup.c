@@ -498,6 +498,13 @@ cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err)
 
   if (cg == NULL)
     return 0;
+  /* Frozen tasks do not die until thawed: kill them, then thaw (delete --force of a paused one).  */
+  if (cg->path != NULL && cgroup_path_frozen (cg->path))
+    {
+      struct husk_err ignored;
+      (void) cgroup_signal_all (cg, SIGKILL, &ignored);
+      (void) cgroup_freeze (cg, false, &ignored);
+    }
   for (size_t i = 0; i < cg->n; i++)
     {
       struct hierarchy *h = &cg->h[i];
@@ -600,4 +607,67 @@ cgroup_mount (const struct husk_cgroup *cg, int targetfd, bool cgroupns, unsigne
         return husk_err_set (err, errno, "make cgroup tmpfs read-only");
     }
   return 0;
+}
+
+/* The freezer's directory and files of CG: v1 freezer hierarchy or the v2 tree; NULL when none.  */
+static const struct hierarchy *
+freezer_hierarchy (const struct husk_cgroup *cg)
+{
+  for (size_t i = 0; i < cg->n; i++)
+    if ((cg->mode == HUSK_CGROUP_UNIFIED && cg->h[i].v2) || (!cg->h[i].v2 && has_controller (cg->h[i].name, "freezer")))
+      return &cg->h[i];
+  return NULL;
+}
+
+int
+cgroup_freeze (const struct husk_cgroup *cg, bool freeze, struct husk_err *err)
+{
+  const struct hierarchy *h = freezer_hierarchy (cg);
+  cleanup_close int fd = -1;
+
+  if (h == NULL)
+    return husk_err_set (err, 0, "no freezer cgroup on this host");
+  fd = open (h->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+  if (fd < 0)
+    return husk_err_set (err, errno, "open cgroup '%s'", h->dir);
+  const char *file = h->v2 ? "cgroup.freeze" : "freezer.state";
+  const char *value = h->v2 ? (freeze ? "1" : "0") : (freeze ? "FROZEN" : "THAWED");
+  if (write_file_at (fd, file, value, strlen (value), err) < 0)
+    return husk_err_prefix (err, "cgroup '%s'", h->dir);
+  /* Freezing completes asynchronously: v1 reports FREEZING until every task stopped, v2 sets
+   * "frozen 1" in cgroup.events.  */
+  for (int i = 0; i < 1000; i++)
+    {
+      struct husk_err ignored;
+      cleanup_free char *now = read_file_at (fd, h->v2 ? "cgroup.events" : "freezer.state", 4096, NULL, &ignored);
+      bool done;
+      if (now == NULL)
+        break;
+      if (h->v2)
+        done = strstr (now, freeze ? "frozen 1" : "frozen 0") != NULL;
+      else
+        done = strncmp (now, value, strlen (value)) == 0;
+      if (done)
+        return 0;
+      struct timespec ts = { 0, 5 * 1000 * 1000 };
+      (void) nanosleep (&ts, NULL);
+      /* v1 can stay FREEZING while a task is in uninterruptible sleep: ask again.  */
+      if (!h->v2 && freeze && i % 20 == 19)
+        (void) write_file_at (fd, file, value, strlen (value), &ignored);
+    }
+  return husk_err_set (err, 0, "cgroup '%s' did not become %s", h->dir, freeze ? "frozen" : "thawed");
+}
+
+bool
+cgroup_path_frozen (const char *path)
+{
+  struct husk_err ignored;
+  cleanup_free char *v1 = xasprintf (CGROUP_ROOT "/freezer%s/freezer.state", path);
+  cleanup_free char *v2 = xasprintf (CGROUP_ROOT "%s/cgroup.freeze", path);
+  cleanup_free char *s = read_file_at (AT_FDCWD, v1, 64, NULL, &ignored);
+
+  if (s != NULL)
+    return strncmp (s, "FROZEN", 6) == 0 || strncmp (s, "FREEZING", 8) == 0;
+  s = read_file_at (AT_FDCWD, v2, 64, NULL, &ignored);
+  return s != NULL && s[0] == '1';
 }

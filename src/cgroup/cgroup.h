@@ -77,6 +77,14 @@ int cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err);
 /* The cgroup's path ("/husk/ID") from the root of its first hierarchy: what later commands open.  */
 const char *cgroup_path (const struct husk_cgroup *cg);
 
+/* Freeze (FREEZE true) or thaw every process of CG: v1 freezer.state FROZEN/THAWED, v2 cgroup.freeze
+ * 1/0; waits (up to ~5 s) until the kernel reports the change done.  Returns 0, or -1 with ERR.  */
+int cgroup_freeze (const struct husk_cgroup *cg, bool freeze, struct husk_err *err);
+
+/* True when the cgroup recorded as PATH is frozen (v1 freezer.state FROZEN or FREEZING, v2
+ * cgroup.freeze 1).  Reads two small files; no struct needed, for `state` and `list`.  */
+bool cgroup_path_frozen (const char *path);
+
 /* Free CG's memory (does not remove it); NULL allowed.  */
 void cgroup_free (struct husk_cgroup *cg);
 

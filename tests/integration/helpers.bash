@@ -210,6 +210,11 @@ assert_no_leftovers() {
 # Kill -9 every process in this test's cgroups (they can only be this test's containers).
 kill_test_cgroup_procs() {
 	local d pid i
+	# frozen tasks do not die until thawed (a failed pause test)
+	for d in $(test_cgroup_dirs); do
+		[ -e "$d/freezer.state" ] && echo THAWED >"$d/freezer.state" 2>/dev/null
+		[ -e "$d/cgroup.freeze" ] && echo 0 >"$d/cgroup.freeze" 2>/dev/null
+	done
 	for ((i = 0; i < 50; i++)); do
 		local found=0
 		for d in $(test_cgroup_dirs); do

@@ -59,7 +59,7 @@ set_all_hooks() {
 	husk start "$ID"
 	[ "$status" -eq 0 ]
 	[ "$(cat "$TEST_DIR/hooks.log" | tr '\n' ' ')" = "prestart createRuntime createContainer poststart " ]
-	for ((i = 0; i < 100; i++)); do [ -e "$ROOTFS/startContainer.log" ] && break; sleep 0.02; done
+	# start returns (and poststart runs) only once the process was executed: startContainer is done
 	[ -e "$ROOTFS/startContainer.log" ]
 	husk delete --force "$ID"
 	[ "$status" -eq 0 ]
@@ -99,4 +99,19 @@ set_all_hooks() {
 	assert_no_leftovers
 	husk_only "message"
 	[[ "$output" == *"warning"*"poststart"* ]]
+}
+
+@test "hooks: a failing startContainer hook makes start fail with its message" {
+	update_config '.hooks.startContainer = [{path: "/bin/sh", args: ["sh", "-c", "exit 4"]}]'
+	set_args /probe sleep 60
+	status=0
+	__husk create "$ID" </dev/null >"$TEST_DIR/c.out" 2>&1 || status=$?
+	[ "$status" -eq 0 ]
+	husk start "$ID"
+	[ "$status" -ne 0 ]
+	local start_output=$output
+	husk delete --force "$ID"
+	assert_no_leftovers
+	husk_only "message"
+	[[ "$start_output" == *"hooks.startContainer[0]: '/bin/sh' exited with status 4"* ]]
 }

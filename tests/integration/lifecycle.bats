@@ -264,6 +264,37 @@ status_of() {
 	assert_no_leftovers
 }
 
+@test "lifecycle: pause stops a counter, resume restarts it; state says paused" {
+	set_args sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.05; done'
+	husk_create "$ID"
+	husk start "$ID"
+	[ "$status" -eq 0 ]
+	sleep 0.5
+	husk pause "$ID"
+	[ "$status" -eq 0 ]
+	[ "$(status_of "$ID")" = paused ]
+	local a b c
+	a=$(cat "$ROOTFS/tmp/count")
+	sleep 0.5
+	b=$(cat "$ROOTFS/tmp/count")
+	[ "$a" = "$b" ]
+	husk pause "$ID"
+	[ "$status" -ne 0 ]
+	husk resume "$ID"
+	[ "$status" -eq 0 ]
+	[ "$(status_of "$ID")" = running ]
+	sleep 0.5
+	c=$(cat "$ROOTFS/tmp/count")
+	[ "$c" -gt "$b" ]
+	husk resume "$ID"
+	[ "$status" -ne 0 ]
+	# a paused container can be deleted by force
+	husk pause "$ID"
+	husk delete --force "$ID"
+	[ "$status" -eq 0 ]
+	assert_no_leftovers
+}
+
 @test "lifecycle: invalid ids are refused" {
 	local bad
 	for bad in ../x a/b . ..; do
