@@ -18,6 +18,7 @@
 
 #include "cgroup/cgroup.h"
 #include "cgroup/devices.h"
+#include "cgroup/resources.h"
 #include "util.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
@@ -220,30 +221,6 @@ make_dirs (struct hierarchy *h, struct husk_err *err)
   return 0;
 }
 
-/* Everything in linux.resources except devices comes with the cgroup issue: refuse it clearly.  */
-static int
-check_resources (const struct husk_resources *r, struct husk_err *err)
-{
-  static const char fmt[] = "config.json: linux.resources.%s: not supported yet";
-
-  if (r->memory != NULL)
-    return husk_err_set (err, 0, fmt, "memory");
-  if (r->cpu != NULL)
-    return husk_err_set (err, 0, fmt, "cpu");
-  if (r->has_pids_limit)
-    return husk_err_set (err, 0, fmt, "pids");
-  if (r->block_io != NULL)
-    return husk_err_set (err, 0, fmt, "blockIO");
-  if (r->n_hugepage_limits > 0)
-    return husk_err_set (err, 0, fmt, "hugepageLimits");
-  if (r->network != NULL)
-    return husk_err_set (err, 0, fmt, "network");
-  if (r->n_rdma > 0)
-    return husk_err_set (err, 0, fmt, "rdma");
-  if (r->n_unified > 0)
-    return husk_err_set (err, 0, fmt, "unified");
-  return 0;
-}
 
 /* True when the v1 hierarchy named NAME ("cpu,cpuacct", "devices") holds CONTROLLER.  */
 static bool
@@ -283,6 +260,66 @@ apply_devices (const struct husk_cgroup *cg, const struct husk_spec *spec, struc
   return husk_err_set (err, 0, "no devices cgroup on this host: cannot restrict device access");
 }
 
+/* v2: enable the controllers R needs in every ancestor's cgroup.subtree_control, from the root
+ * down to the container's parent (the "no internal processes" rule may refuse it: EBUSY).  */
+static int
+v2_enable_controllers (const struct hierarchy *h, unsigned mask, struct husk_err *err)
+{
+  cleanup_free char *dir = xstrdup (h->dir);
+  size_t root = strlen (h->mount);
+
+  for (char *p = dir + root; (p = strchr (p + (p == dir + root ? 0 : 1), '/')) != NULL;)
+    {
+      *p = '\0';
+      cleanup_close int fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      int r = fd < 0 ? husk_err_set (err, errno, "open cgroup '%s'", dir) : resources_v2_enable (fd, mask, err);
+      *p = '/';
+      if (r < 0)
+        return husk_err_prefix (err, "cgroup '%s'", h->dir);
+    }
+  return 0;
+}
+
+/* linux.resources into the container's cgroup directories (see resources.h).  */
+static int
+apply_resources (const struct husk_cgroup *cg, const struct husk_resources *r, struct husk_err *err)
+{
+  struct resources_v1_dir dirs[MAX_HIERARCHIES] = { { 0 } };
+  size_t n = 0;
+  int ret = 0;
+
+  if (cg->mode == HUSK_CGROUP_UNIFIED)
+    {
+      const struct hierarchy *h = &cg->h[0];
+      cleanup_close int fd = -1;
+      if (v2_enable_controllers (h, resources_v2_controllers (r), err) < 0)
+        return -1;
+      fd = open (h->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0)
+        return husk_err_set (err, errno, "open cgroup '%s'", h->dir);
+      return resources_apply_v2 (r, fd, err);
+    }
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      const struct hierarchy *h = &cg->h[i];
+      if (h->v2 || has_controller (h->name, "devices") || strncmp (h->name, "systemd", 7) == 0)
+        continue;
+      int fd = open (h->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      if (fd < 0)
+        {
+          ret = husk_err_set (err, errno, "open cgroup '%s'", h->dir);
+          break;
+        }
+      dirs[n].controllers = h->name;
+      dirs[n++].dirfd = fd;
+    }
+  if (ret == 0)
+    ret = resources_apply_v1 (r, dirs, n, err);
+  for (size_t i = 0; i < n; i++)
+    (void) close (dirs[i].dirfd);
+  return ret;
+}
+
 static bool
 bad_path (const char *p)
 {
@@ -305,7 +342,8 @@ cgroup_prepare (const struct husk_spec *spec, const char *id, struct husk_err *e
   if (mode < 0)
     goto fail;
   cg->mode = mode;
-  if (lx != NULL && lx->resources != NULL && check_resources (lx->resources, err) < 0)
+  if (lx != NULL && lx->resources != NULL
+      && resources_check (lx->resources, cg->mode == HUSK_CGROUP_UNIFIED, err) < 0)
     goto fail;
   if (cfg != NULL && (bad_path (cfg) || strchr (cfg, ':') != NULL))
     {
@@ -352,7 +390,11 @@ cgroup_make (struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_e
       if (r < 0)
         return -1;
     }
-  return apply_devices (cg, spec, err);
+  if (apply_devices (cg, spec, err) < 0)
+    return -1;
+  if (spec->linux != NULL && spec->linux->resources != NULL && apply_resources (cg, spec->linux->resources, err) < 0)
+    return -1;
+  return 0;
 }
 
 const char *

@@ -1,7 +1,7 @@
-/* Control groups: the only header the rest of husk includes.  This is the foundation's minimal
- * driver: detect the host layout, create the container's cgroup at linux.cgroupsPath, move the
- * container in, mount it for the container, destroy it.  Resources come with the cgroup issue.
- * config-linux.md "Control groups", "cgroupsPath".  */
+/* Control groups: the only header the rest of husk includes.  The cgroupfs driver: detect the host
+ * layout (v2, v1, hybrid), create the container's cgroup at linux.cgroupsPath, apply the device
+ * allowlist (devices.c) and linux.resources (resources.c), move the container in, mount it for the
+ * container, freeze/thaw, destroy.  config-linux.md "Control groups", "cgroupsPath".  */
 #ifndef HUSK_CGROUP_H
 #define HUSK_CGROUP_H
 
@@ -26,13 +26,12 @@ int cgroup_detect_mode (struct husk_err *err);
 
 /* Work out the cgroup for container ID from SPEC's linux.cgroupsPath (absolute: under the hierarchy
  * root; relative: under husk's own cgroup; absent: "/husk/<id>") in every v1 hierarchy or in the v2
- * tree, and check linux.resources (what this driver does not support yet is refused with "not
- * supported yet").  Makes nothing, so the path can be recorded before anything exists.  Returns the
+ * tree, and check linux.resources against the host's layout (resources_check).  Makes nothing, so the path can be recorded before anything exists.  Returns the
  * cgroup (free with cgroup_free), or NULL with ERR.  */
 struct husk_cgroup *cgroup_prepare (const struct husk_spec *spec, const char *id, struct husk_err *err);
 
-/* Make CG's directories (missing parents too, remembering which) and apply the device allowlist (always
- * from deny-all, see devices.h).  On failure the caller runs cgroup_destroy, which removes what was
+/* Make CG's directories (missing parents too, remembering which), apply the device allowlist (always
+ * from deny-all, see devices.h) and linux.resources (see resources.h).  On failure the caller runs cgroup_destroy, which removes what was
  * made.  Returns 0, or -1 with ERR.  */
 int cgroup_make (struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err);
 

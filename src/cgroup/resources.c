@@ -173,7 +173,8 @@ bool
 resources_v1_memsw_first (uint64_t cur_memsw, int64_t new_limit)
 {
   uint64_t cur = cur_memsw >= V1_UNLIMITED_FROM ? UINT64_MAX : cur_memsw;
-  uint64_t lim = new_limit < 0 || (uint64_t) new_limit >= V1_UNLIMITED_FROM ? UINT64_MAX : (uint64_t) new_limit;
+  uint64_t lim
+      = new_limit < 0 || (uint64_t) new_limit >= V1_UNLIMITED_FROM ? UINT64_MAX : (uint64_t) new_limit;
 
   return lim > cur;
 }
@@ -206,9 +207,9 @@ static bool
 blkio_any (const struct husk_block_io *b)
 {
   return b != NULL
-         && (b->has_weight || b->has_leaf_weight || b->n_weight_device > 0 || b->n_throttle_read_bps_device > 0
-             || b->n_throttle_write_bps_device > 0 || b->n_throttle_read_iops_device > 0
-             || b->n_throttle_write_iops_device > 0);
+         && (b->has_weight || b->has_leaf_weight || b->n_weight_device > 0
+             || b->n_throttle_read_bps_device > 0 || b->n_throttle_write_bps_device > 0
+             || b->n_throttle_read_iops_device > 0 || b->n_throttle_write_iops_device > 0);
 }
 
 static bool
@@ -241,8 +242,10 @@ check_memory (const struct husk_memory *m, bool v2, struct husk_err *err)
     int64_t v;
     const char *name;
   } limits[] = {
-    { m->has_limit, m->limit, "limit" },       { m->has_reservation, m->reservation, "reservation" },
-    { m->has_swap, m->swap, "swap" },          { m->has_kernel, m->kernel, "kernel" },
+    { m->has_limit, m->limit, "limit" },
+    { m->has_reservation, m->reservation, "reservation" },
+    { m->has_swap, m->swap, "swap" },
+    { m->has_kernel, m->kernel, "kernel" },
     { m->has_kernel_tcp, m->kernel_tcp, "kernelTCP" },
   };
   int64_t swap;
@@ -259,7 +262,7 @@ check_memory (const struct husk_memory *m, bool v2, struct husk_err *err)
   if (m->has_disable_oom_killer && m->disable_oom_killer && v2)
     return v2_unsupported ("memory.disableOOMKiller", err);
   if (m->has_use_hierarchy && !m->use_hierarchy && v2)
-    return v2_unsupported ("memory.useHierarchy false", err);
+    return husk_err_set (err, 0, PFX "memory.useHierarchy: false is not supported on cgroup v2");
   return 0;
 }
 
@@ -328,7 +331,8 @@ check_blkio (const struct husk_block_io *b, bool v2, struct husk_err *err)
       if (d->has_weight && (d->weight < 10 || d->weight > 1000))
         return husk_err_set (err, 0, PFX "blockIO.weightDevice[%zu].weight: must be 10..1000", i);
       if (d->has_leaf_weight && v2)
-        return husk_err_set (err, 0, PFX "blockIO.weightDevice[%zu].leafWeight: not supported on cgroup v2", i);
+        return husk_err_set (err, 0, PFX "blockIO.weightDevice[%zu].leafWeight: not supported on cgroup v2",
+                             i);
       if (d->has_leaf_weight && (d->leaf_weight < 10 || d->leaf_weight > 1000))
         return husk_err_set (err, 0, PFX "blockIO.weightDevice[%zu].leafWeight: must be 10..1000", i);
     }
@@ -390,7 +394,8 @@ resources_check (const struct husk_resources *r, bool v2, struct husk_err *err)
       return husk_err_set (err, 0, PFX "network.priorities[%zu].name: invalid interface name", i);
   for (size_t i = 0; i < r->n_rdma; i++)
     if (!good_word (r->rdma[i].device))
-      return husk_err_set (err, 0, PFX "rdma: invalid device name '%s'", r->rdma[i].device != NULL ? r->rdma[i].device : "");
+      return husk_err_set (err, 0, PFX "rdma: invalid device name '%s'",
+                           r->rdma[i].device != NULL ? r->rdma[i].device : "");
   if (r->n_unified > 0 && !v2)
     return husk_err_set (err, 0, PFX "unified: needs cgroup v2 (this host uses cgroup v1)");
   for (size_t i = 0; i < r->n_unified; i++)
@@ -425,6 +430,8 @@ v1_memory_limits (int fd, const struct husk_memory *m, struct husk_err *err)
     memsw = true, memsw_v = m->swap;
   else if (limit && m->limit == -1 && exists (fd, memsw_file))
     memsw = true, memsw_v = -1; /* unlimited memory, no swap limit given: unlimited swap too */
+  if (memsw && !exists (fd, memsw_file)) /* no swap accounting (swapaccount=0) */
+    return errno = ENOENT, open_error (memsw_file, "memory.swap", err);
   if (limit && memsw)
     {
       cleanup_free char *cur = read_file_at (fd, memsw_file, 64, NULL, err);
@@ -464,20 +471,24 @@ v1_memory (const struct husk_memory *m, const struct resources_v1_dir *dirs, siz
 
   if (fd < 0)
     return -1;
-  if (m->has_use_hierarchy && put (fd, "memory.use_hierarchy", m->use_hierarchy ? "1" : "0", "memory.useHierarchy", err) < 0)
+  if (m->has_use_hierarchy
+      && put (fd, "memory.use_hierarchy", m->use_hierarchy ? "1" : "0", "memory.useHierarchy", err) < 0)
     return -1;
   if (v1_memory_limits (fd, m, err) < 0)
     return -1;
-  if (m->has_reservation && put_i64 (fd, "memory.soft_limit_in_bytes", m->reservation, "memory.reservation", err) < 0)
+  if (m->has_reservation
+      && put_i64 (fd, "memory.soft_limit_in_bytes", m->reservation, "memory.reservation", err) < 0)
     return -1;
   if (m->has_kernel && v1_kmem (fd, "memory.kmem.limit_in_bytes", m->kernel, "memory.kernel", err) < 0)
     return -1;
-  if (m->has_kernel_tcp && v1_kmem (fd, "memory.kmem.tcp.limit_in_bytes", m->kernel_tcp, "memory.kernelTCP", err) < 0)
+  if (m->has_kernel_tcp
+      && v1_kmem (fd, "memory.kmem.tcp.limit_in_bytes", m->kernel_tcp, "memory.kernelTCP", err) < 0)
     return -1;
   if (m->has_swappiness && put_u64 (fd, "memory.swappiness", m->swappiness, "memory.swappiness", err) < 0)
     return -1;
   if (m->has_disable_oom_killer
-      && put (fd, "memory.oom_control", m->disable_oom_killer ? "1" : "0", "memory.disableOOMKiller", err) < 0)
+      && put (fd, "memory.oom_control", m->disable_oom_killer ? "1" : "0", "memory.disableOOMKiller", err)
+             < 0)
     return -1;
   return 0;
 }
@@ -566,13 +577,15 @@ v1_blkio (const struct husk_block_io *b, const struct resources_v1_dir *dirs, si
       char line[64];
       if (d->has_weight)
         {
-          snprintf (line, sizeof line, "%" PRId64 ":%" PRId64 " %u", d->major, d->minor, (unsigned) d->weight);
+          snprintf (line, sizeof line, "%" PRId64 ":%" PRId64 " %u", d->major, d->minor,
+                    (unsigned) d->weight);
           if (put_line (fd, first_existing (fd, weight_dev_files), line, field, err) < 0)
             return -1;
         }
       if (d->has_leaf_weight)
         {
-          snprintf (line, sizeof line, "%" PRId64 ":%" PRId64 " %u", d->major, d->minor, (unsigned) d->leaf_weight);
+          snprintf (line, sizeof line, "%" PRId64 ":%" PRId64 " %u", d->major, d->minor,
+                    (unsigned) d->leaf_weight);
           if (put_line (fd, "blkio.leaf_weight_device", line, field, err) < 0)
             return -1;
         }
@@ -614,7 +627,8 @@ put_hugetlb (int fd, const struct husk_resources *r, const char *limit_suffix, c
 }
 
 static int
-v1_network (const struct husk_network *net, const struct resources_v1_dir *dirs, size_t n, struct husk_err *err)
+v1_network (const struct husk_network *net, const struct resources_v1_dir *dirs, size_t n,
+            struct husk_err *err)
 {
   if (net->has_class_id)
     {
@@ -625,7 +639,8 @@ v1_network (const struct husk_network *net, const struct resources_v1_dir *dirs,
   for (size_t i = 0; i < net->n_priorities; i++)
     {
       cleanup_free char *field = xasprintf ("network.priorities[%zu]", i);
-      cleanup_free char *line = xasprintf ("%s %" PRIu32, net->priorities[i].name, net->priorities[i].priority);
+      cleanup_free char *line
+          = xasprintf ("%s %" PRIu32, net->priorities[i].name, net->priorities[i].priority);
       int fd = v1_dir (dirs, n, "net_prio", field, err);
       if (fd < 0 || put_line (fd, "net_prio.ifpriomap", line, field, err) < 0)
         return -1;
@@ -737,7 +752,8 @@ int
 resources_v2_enable (int dirfd, unsigned mask, struct husk_err *err)
 {
   cleanup_free char *avail = read_file_at (dirfd, "cgroup.controllers", 4096, NULL, err);
-  cleanup_free char *enabled = avail != NULL ? read_file_at (dirfd, "cgroup.subtree_control", 4096, NULL, err) : NULL;
+  cleanup_free char *enabled
+      = avail != NULL ? read_file_at (dirfd, "cgroup.subtree_control", 4096, NULL, err) : NULL;
 
   if (enabled == NULL)
     return -1;
@@ -746,9 +762,12 @@ resources_v2_enable (int dirfd, unsigned mask, struct husk_err *err)
       char buf[16];
       if (!(mask & (1u << i)) || !has_word (avail, v2_names[i]) || has_word (enabled, v2_names[i]))
         continue;
-      snprintf (buf, sizeof buf, "+%s", v2_names[i]);
-      if (write_file_at (dirfd, "cgroup.subtree_control", buf, strlen (buf), err) < 0)
-        return husk_err_set (err, err->errnum, "enable the '%s' controller in 'cgroup.subtree_control'",
+      /* One controller per write, so that the error names it.  */
+      snprintf (buf, sizeof buf, "+%s\n", v2_names[i]);
+      cleanup_close int fd
+          = openat (dirfd, "cgroup.subtree_control", O_WRONLY | O_APPEND | O_NOFOLLOW | O_CLOEXEC);
+      if (fd < 0 || write_all (fd, buf, strlen (buf)) < 0)
+        return husk_err_set (err, errno, "enable the '%s' controller in 'cgroup.subtree_control'",
                              v2_names[i]);
     }
   return 0;
@@ -853,14 +872,20 @@ v2_io (int fd, const struct husk_block_io *b, struct husk_err *err)
   bool bfq = exists (fd, "io.bfq.weight");
   const char *file = bfq ? "io.bfq.weight" : "io.weight";
 
-  if (b->has_weight && b->weight != 0
-      && put_u64 (fd, file, bfq ? b->weight : resources_blkio_to_io_weight (b->weight), "blockIO.weight", err) < 0)
-    return -1;
+  char line[64];
+
+  if (b->has_weight && b->weight != 0)
+    {
+      /* The default weight, as a line of the same file as the per-device ones.  */
+      snprintf (line, sizeof line, "%" PRIu64,
+                bfq ? (uint64_t) b->weight : resources_blkio_to_io_weight (b->weight));
+      if (put_line (fd, file, line, "blockIO.weight", err) < 0)
+        return -1;
+    }
   for (size_t i = 0; i < b->n_weight_device; i++)
     {
       const struct husk_weight_device *d = &b->weight_device[i];
       cleanup_free char *field = xasprintf ("blockIO.weightDevice[%zu]", i);
-      char line[64];
       if (!d->has_weight)
         continue;
       snprintf (line, sizeof line, "%" PRId64 ":%" PRId64 " %" PRIu64, d->major, d->minor,
@@ -879,9 +904,13 @@ v2_unified (int fd, const struct husk_resources *r, const char *ctls, struct hus
     {
       const char *k = r->unified[i].key, *v = r->unified[i].value != NULL ? r->unified[i].value : "";
       cleanup_free char *field = xasprintf ("unified[\"%s\"]", k);
-      if (!exists (fd, k))
+      if (!exists (fd, k) && strchr (k, '.') != NULL)
         {
-          cleanup_free char *ctl = xstrndup_prefix: ;
+          /* "memory.high" without the memory controller: say so rather than "no such file".  */
+          cleanup_free char *ctl = xstrdup (k);
+          *strchr (ctl, '.') = '\0';
+          if (strcmp (ctl, "cgroup") != 0 && v2_need (ctls, ctl, field, err) < 0)
+            return -1;
         }
       if (put (fd, k, v, field, err) < 0)
         return -1;
@@ -904,7 +933,8 @@ resources_apply_v2 (const struct husk_resources *r, int dirfd, struct husk_err *
   if (memory_any (r->memory)
       && (v2_need (ctls, "memory", "memory", err) < 0 || v2_memory (dirfd, r->memory, err) < 0))
     return -1;
-  if (cpuset_any (r->cpu) && (v2_need (ctls, "cpuset", "cpu.cpus", err) < 0 || put_cpuset (dirfd, r->cpu, err) < 0))
+  if (cpuset_any (r->cpu)
+      && (v2_need (ctls, "cpuset", "cpu.cpus", err) < 0 || put_cpuset (dirfd, r->cpu, err) < 0))
     return -1;
   if (cpu_any (r->cpu) && (v2_need (ctls, "cpu", "cpu", err) < 0 || v2_cpu (dirfd, r->cpu, err) < 0))
     return -1;
@@ -912,10 +942,12 @@ resources_apply_v2 (const struct husk_resources *r, int dirfd, struct husk_err *
       && (v2_need (ctls, "pids", "pids", err) < 0
           || put_max (dirfd, "pids.max", r->pids_limit > 0 ? r->pids_limit : -1, "pids.limit", err) < 0))
     return -1;
-  if (blkio_any (r->block_io) && (v2_need (ctls, "io", "blockIO", err) < 0 || v2_io (dirfd, r->block_io, err) < 0))
+  if (blkio_any (r->block_io)
+      && (v2_need (ctls, "io", "blockIO", err) < 0 || v2_io (dirfd, r->block_io, err) < 0))
     return -1;
   if (r->n_hugepage_limits > 0
-      && (v2_need (ctls, "hugetlb", "hugepageLimits", err) < 0 || put_hugetlb (dirfd, r, "max", "rsvd.max", err) < 0))
+      && (v2_need (ctls, "hugetlb", "hugepageLimits", err) < 0
+          || put_hugetlb (dirfd, r, "max", "rsvd.max", err) < 0))
     return -1;
   if (rdma_any (r) && (v2_need (ctls, "rdma", "rdma", err) < 0 || put_rdma (dirfd, r, err) < 0))
     return -1;

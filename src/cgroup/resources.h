@@ -53,8 +53,8 @@ enum resources_v2_controller
 };
 
 /* Check R for the cgroup version (V2 true: cgroup v2; false: v1 or hybrid) without touching any
- * file: ranges (swappiness <= 100, blockIO weights 10..1000, cpu.shares 2..262144, idle 0/1,
- * swap >= limit), fields the version does not have, hugepage size names, unified keys.  For
+ * file: ranges (swappiness <= 100, blockIO weights 10..1000, cpu.shares 2..262144, cpu.period
+ * 1000..1000000 us, a positive cpu.quota >= 1000 us, idle 0/1, swap >= limit, cpus/mems lists), fields the version does not have, hugepage size names, unified keys.  For
  * cgroup_prepare, before anything is made.  Returns 0, or -1 with ERR naming the field.  */
 int resources_check (const struct husk_resources *r, bool v2, struct husk_err *err);
 
