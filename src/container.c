@@ -133,13 +133,6 @@ run_poststop (const struct husk_spec *spec, const char *id, const char *bundle)
     husk_warn ("%s, ignoring", err.msg);
 }
 
-static void
-forward_signal (const struct signalfd_siginfo *si, void *data)
-{
-  if (si->ssi_signo != SIGCHLD)
-    (void) syscall (SYS_pidfd_send_signal, *(int *) data, (int) si->ssi_signo, NULL, 0);
-}
-
 int
 container_run (const struct husk_run_opts *o, struct husk_err *err)
 {
@@ -346,7 +339,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
       if (master >= 0)
         {
           struct terminal_proxy tp = { .master = master, .in = 0, .out = 1, .pidfd = pidfd, .sfd = sfd,
-                                       .on_signal = forward_signal, .data = &pidfd };
+                                       .on_signal = parent_forward_signal, .data = &pidfd };
           if (terminal_proxy (&tp, err) < 0)
             husk_warn ("%s, ignoring", err->msg);
         }

@@ -36,6 +36,7 @@
 #include "state.h"
 #include "sync.h"
 #include "parent.h"
+#include "terminal.h"
 #include "util.h"
 
 #ifndef CLOSE_RANGE_CLOEXEC
@@ -428,13 +429,11 @@ override_process (const struct husk_exec_opts *o, struct husk_spec *spec, struct
 static int
 check_supported (const struct husk_exec_opts *o, const struct husk_process *p, struct husk_err *err)
 {
-  /* Terminal support plugs in here: terminal_create() in the parent before the fork, the pty's
-   * secondary end made stage 2's stdio (setsid + TIOCSCTTY), the primary end sent to
-   * --console-socket.  */
-  if (p->terminal || o->tty)
-    return husk_err_set (err, 0, "exec: --tty: not supported yet");
-  if (o->console_socket != NULL)
-    return husk_err_set (err, 0, "exec: --console-socket: not supported yet");
+  /* Someone must receive the pty master: the console socket, or husk itself in the foreground.  */
+  if (p->terminal && o->console_socket == NULL && o->detach)
+    return husk_err_set (err, 0, "exec: --tty with --detach needs --console-socket");
+  if (!p->terminal && o->console_socket != NULL)
+    return husk_err_set (err, 0, "exec: --console-socket needs --tty (or process.terminal)");
   if (p->apparmor_profile != NULL && *p->apparmor_profile != '\0')
     return husk_err_set (err, 0, "exec: apparmor profile: not supported yet");
   if (p->selinux_label != NULL && *p->selinux_label != '\0')
@@ -467,6 +466,21 @@ stage2_setup (const struct exec_ctx *c, char **exe, struct husk_err *err)
   /* sync: the parent knows our pid (and wrote oomScoreAdj).  */
   if (sync_wait (c->sync_fd, SYNC_GO, NULL, err) < 0)
     return -1;
+  if (proc->terminal)
+    {
+      /* A pty of the container's devpts ("/" is its root now); the master goes to the parent, the
+       * peer becomes our controlling terminal and stdio before any filter is loaded.  */
+      cleanup_close int rootfd = open ("/", O_PATH | O_DIRECTORY | O_CLOEXEC);
+      cleanup_close int master = -1;
+      int peer = -1;
+      if (rootfd < 0)
+        return husk_err_set (err, errno, "open the container's root");
+      if (terminal_open_pty (rootfd, proc, &master, &peer, err) < 0)
+        return -1;
+      if (sync_send (c->sync_fd, SYNC_CONSOLE, 0, NULL, err) < 0 || terminal_send_fd (c->sync_fd, master, err) < 0
+          || terminal_become_controlling (peer, err) < 0)
+        return -1;
+    }
   *exe = process_prepare_exec (proc, lx, c->seccomp, c->setgroups_allowed, err);
   if (*exe == NULL)
     return -1;
@@ -593,7 +607,7 @@ exec_run (const struct husk_exec_opts *o, struct husk_err *err)
 {
   struct husk_state_rec st = { 0 };
   cleanup_spec struct husk_spec *spec = NULL;
-  cleanup_close int lockfd = -1, initfd = -1, pidfd = -1, sfd = -1;
+  cleanup_close int lockfd = -1, initfd = -1, pidfd = -1, sfd = -1, master = -1;
   struct husk_seccomp_bpf bpf = { 0 };
   struct exec_ns ns;
   struct exec_cgroup cg = { .n = 0 };
@@ -681,6 +695,18 @@ exec_run (const struct husk_exec_opts *o, struct husk_err *err)
     goto fail;
   if (sync_send (sync[0], SYNC_GO, 0, NULL, err) < 0)
     goto fail;
+  if (spec->process->terminal)
+    {
+      if (sync_wait (sync[0], SYNC_CONSOLE, NULL, err) < 0 || terminal_recv_fd (sync[0], &master, err) < 0)
+        goto fail;
+      if (o->console_socket != NULL)
+        {
+          cleanup_close int cs = terminal_connect (o->console_socket, err);
+          if (cs < 0 || terminal_send_fd (cs, master, err) < 0)
+            goto fail;
+          (void) close (steal_fd (&master));
+        }
+    }
   /* EOF: stage 2's end of the socket closed at execve.  */
   if (sync_wait (sync[0], 0, NULL, err) < 0)
     goto fail;
@@ -689,6 +715,13 @@ exec_run (const struct husk_exec_opts *o, struct husk_err *err)
       if (parent_write_pid_file (o->pid_file, pid, err) < 0)
         goto fail;
       pid_file_written = true;
+    }
+  if (!o->detach && master >= 0)
+    {
+      struct terminal_proxy tp = { .master = master, .in = 0, .out = 1, .pidfd = pidfd, .sfd = sfd,
+                                   .on_signal = parent_forward_signal, .data = &pidfd };
+      if (terminal_proxy (&tp, err) < 0)
+        husk_warn ("%s, ignoring", err->msg);
     }
   ret = o->detach ? 0 : parent_wait_forwarding (pid, pidfd, sfd);
   goto out;

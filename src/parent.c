@@ -89,3 +89,10 @@ parent_set_oom_score_adj (const struct husk_process *process, pid_t pid, struct 
     return husk_err_set (err, errno, "open '%s'", path);
   return process_set_oom_score_adj (process, dirfd, err);
 }
+
+void
+parent_forward_signal (const struct signalfd_siginfo *si, void *data)
+{
+  if (si->ssi_signo != SIGCHLD)
+    (void) syscall (SYS_pidfd_send_signal, *(int *) data, (int) si->ssi_signo, NULL, 0);
+}

@@ -21,6 +21,10 @@ int parent_write_pid_file (const char *path, pid_t pid, struct husk_err *err);
  * waiting failed).  */
 int parent_wait_forwarding (pid_t pid, int pidfd, int sfd);
 
+/* A terminal_proxy on_signal callback: forward SI's signal (not SIGCHLD) through the pidfd *DATA.  */
+struct signalfd_siginfo;
+void parent_forward_signal (const struct signalfd_siginfo *si, void *data);
+
 /* Write PROCESS->oomScoreAdj (when set) for PID from the parent, as host root: a non-dumpable process
  * in a user namespace may not write its own, and the value survives execve.  Returns 0, or -1 with
  * ERR.  config.md "Linux process" oomScoreAdj.  */

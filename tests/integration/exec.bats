@@ -272,12 +272,30 @@ cap_mask() {
 	[ "$status" -eq 3 ]
 }
 
-@test "exec: --tty is refused until terminals are supported" {
-	husk_only "message"
+@test "exec: --tty --console-socket: the process gets a pty of the container" {
+	local recvtty=${HUSK_RECVTTY:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)/recvtty/recvtty}
 	start_container
-	husk exec --tty "$ID" /probe pid
+	"$recvtty" -m proxy "$TEST_DIR/console.sock" </dev/null >"$TEST_DIR/tty.out" 2>&1 &
+	local recv=$! i
+	for ((i = 0; i < 200; i++)); do [ -S "$TEST_DIR/console.sock" ] && break; sleep 0.01; done
+	husk exec --tty --console-socket "$TEST_DIR/console.sock" "$ID" /probe isatty 0 -- isatty 1 -- ns pid
+	[ "$status" -eq 0 ]
+	wait "$recv"
+	tr -d '\r' <"$TEST_DIR/tty.out" >"$TEST_DIR/tty.txt"
+	[ "$(sed -n 1p "$TEST_DIR/tty.txt")" = yes ]
+	[ "$(sed -n 2p "$TEST_DIR/tty.txt")" = yes ]
+	[ "$(sed -n 3p "$TEST_DIR/tty.txt")" = "$(readlink "/proc/$INIT/ns/pid")" ]
+}
+
+@test "exec: --tty in the foreground proxies the pty; --tty --detach needs a socket" {
+	command -v script >/dev/null || skip "needs script (bsdutils)"
+	start_container
+	run script -qec "cd '$BUNDLE' && '$HUSK' --root '$HUSK_ROOT' exec --tty '$ID' /probe isatty 0" /dev/null </dev/null
+	[[ "$output" == *yes* ]]
+	husk exec --tty --detach "$ID" /probe pid
 	[ "$status" -ne 0 ]
-	[[ "$output" == *"not supported yet"* ]]
+	husk_only "message"
+	[[ "$output" == *"needs --console-socket"* ]]
 }
 
 @test "exec: signals to husk reach the process" {
