@@ -27,15 +27,15 @@ static const char *const hook_kinds[] = {
 };
 
 /* The option names src/mount.c's parse_option() knows itself, in the order of its tables: mount
- * attributes, atime modes, propagation, then bind/rbind/defaults.  Not listed: the ones it refuses
- * ("tmpcopyup", "idmap", "ridmap"), "x-" options (any name), and filesystem data options, which go
+ * attributes, atime modes, propagation, then bind/rbind/defaults/tmpcopyup.  Not listed: the ones it
+ * refuses ("idmap", "ridmap"), "x-" options (any name), and filesystem data options, which go
  * to the kernel as they are (features.md: SHOULD NOT be listed).  Keep in step with mount.c.  */
 static const char *const mount_options[] = {
   "ro", "rw", "nosuid", "suid", "nodev", "dev", "noexec", "exec", "nodiratime", "diratime",
   "nosymfollow", "symfollow",
   "relatime", "norelatime", "strictatime", "nostrictatime", "noatime", "atime",
   "private", "rprivate", "shared", "rshared", "slave", "rslave", "unbindable", "runbindable",
-  "bind", "rbind", "defaults",
+  "bind", "rbind", "defaults", "tmpcopyup",
   NULL,
 };
 

@@ -5,6 +5,12 @@
  * and the caller keeps the fd it was given.  SECURITY.md section 1.1.  */
 #include "config.h"
 
+#include <stdio.h>
+
+#include <sys/sendfile.h>
+
+#include <dirent.h>
+
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
@@ -334,4 +340,118 @@ fs_is_dev_null (int fd)
   if (fstat (fd, &st) < 0)
     return false;
   return S_ISCHR (st.st_mode) && st.st_rdev == makedev (1, 3);
+}
+
+/* Copy the regular file NAME of SRC into DST (created, mode MODE).  */
+static int
+copy_file (int src, int dst, const char *name, mode_t mode, struct husk_err *err)
+{
+  cleanup_close int in = openat (src, name, O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
+  cleanup_close int out = -1;
+
+  if (in < 0)
+    return husk_err_set (err, errno, "open '%s'", name);
+  out = openat (dst, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, mode & 07777);
+  if (out < 0)
+    return husk_err_set (err, errno, "create '%s'", name);
+  for (;;)
+    {
+      ssize_t n = copy_file_range (in, NULL, out, NULL, 1 << 20, 0);
+      if (n < 0 && (errno == EXDEV || errno == EINVAL || errno == ENOSYS))
+        n = sendfile (out, in, NULL, 1 << 20);
+      if (n < 0 && errno == EINTR)
+        continue;
+      if (n < 0)
+        return husk_err_set (err, errno, "copy '%s'", name);
+      if (n == 0)
+        return 0;
+    }
+}
+
+/* Give NAME in DST (or DST itself when NAME is "") the owner, mode and times of ST.  */
+static int
+copy_attrs (int dst, const char *name, const struct stat *st, struct husk_err *err)
+{
+  struct timespec times[2] = { st->st_atim, st->st_mtim };
+  char self[32];
+  int at = dst, flags = AT_SYMLINK_NOFOLLOW;
+
+  /* DST itself may be an O_PATH fd (a detached mount): reach it through its /proc/self/fd link.  */
+  if (*name == '\0')
+    {
+      (void) snprintf (self, sizeof self, "/proc/self/fd/%d", dst);
+      at = AT_FDCWD;
+      name = self;
+      flags = 0;
+    }
+  if (fchownat (at, name, st->st_uid, st->st_gid, flags) < 0)
+    return husk_err_set (err, errno, "chown '%s'", name);
+  if (!S_ISLNK (st->st_mode) && fchmodat (at, name, st->st_mode & 07777, 0) < 0)
+    return husk_err_set (err, errno, "chmod '%s'", name);
+  (void) utimensat (at, name, times, flags);
+  return 0;
+}
+
+static int
+copy_dir (int src, int dst, int depth, struct husk_err *err)
+{
+  cleanup_close int dfd = openat (src, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  cleanup_dir DIR *d = NULL;
+  struct dirent *de;
+
+  if (depth > 64)
+    return husk_err_set (err, ELOOP, "copy: more than 64 levels of directories");
+  if (dfd < 0 || (d = fdopendir (dfd)) == NULL)
+    return husk_err_set (err, errno, "read directory");
+  dfd = -1; /* owned by D now */
+  while ((errno = 0, de = readdir (d)) != NULL)
+    {
+      const char *name = de->d_name;
+      struct stat st;
+      if (strcmp (name, ".") == 0 || strcmp (name, "..") == 0)
+        continue;
+      if (fstatat (dirfd (d), name, &st, AT_SYMLINK_NOFOLLOW) < 0)
+        return husk_err_set (err, errno, "stat '%s'", name);
+      if (S_ISDIR (st.st_mode))
+        {
+          if (mkdirat (dst, name, 0700) < 0)
+            return husk_err_set (err, errno, "mkdir '%s'", name);
+          cleanup_close int s2 = openat (dirfd (d), name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          cleanup_close int d2 = openat (dst, name, O_PATH | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (s2 < 0 || d2 < 0)
+            return husk_err_set (err, errno, "open directory '%s'", name);
+          if (copy_dir (s2, d2, depth + 1, err) < 0)
+            return husk_err_prefix (err, "%s", name);
+        }
+      else if (S_ISREG (st.st_mode))
+        {
+          if (copy_file (dirfd (d), dst, name, st.st_mode, err) < 0)
+            return -1;
+        }
+      else if (S_ISLNK (st.st_mode))
+        {
+          cleanup_free char *target = readlink_at (dirfd (d), name);
+          if (target == NULL || symlinkat (target, dst, name) < 0)
+            return husk_err_set (err, errno, "copy symlink '%s'", name);
+        }
+      else if (mknodat (dst, name, st.st_mode, st.st_rdev) < 0)
+        return husk_err_set (err, errno, "mknod '%s'", name);
+      if (copy_attrs (dst, name, &st, err) < 0)
+        return -1;
+    }
+  if (errno != 0)
+    return husk_err_set (err, errno, "read directory");
+  return 0;
+}
+
+int
+fs_copy_tree (int srcfd, int dstfd, struct husk_err *err)
+{
+  struct stat st;
+
+  if (fstat (srcfd, &st) < 0)
+    return husk_err_set (err, errno, "stat the directory to copy");
+  if (copy_dir (srcfd, dstfd, 0, err) < 0)
+    return -1;
+  return copy_attrs (dstfd, "", &st, err);
 }

@@ -33,6 +33,14 @@ int fs_mkfile_in_root (int rootfd, const char *path, mode_t mode, struct husk_er
  * directory, or -1 with ERR.  */
 int fs_open_procfs (struct husk_err *err);
 
+/* Copy the tree under the directory SRCFD (an O_PATH fd is fine) into the directory DSTFD: files,
+ * directories, symlinks (as symlinks, never followed), fifos and device nodes, with their modes,
+ * owners and times; the root's mode and owner too.  Every step is relative to a directory fd with
+ * O_NOFOLLOW, so a tree the container controls cannot send it elsewhere; hard links become copies;
+ * at most 64 levels deep.  For the `tmpcopyup` mount option (crun, Podman's --read-only).
+ * Returns 0, or -1 with ERR naming the entry.  */
+int fs_copy_tree (int srcfd, int dstfd, struct husk_err *err);
+
 /* True when FD is the character device 1:3 (/dev/null).  SECURITY.md CVE-2025-31133.  */
 bool fs_is_dev_null (int fd);
 

@@ -38,6 +38,7 @@ struct mount_opts
   bool propagation_recursive;
   bool bind;
   bool rbind;
+  bool tmpcopyup;          /* fill a new tmpfs with what the target directory held */
   const char **data;       /* filesystem options (key or key=value), pointers into the spec */
   size_t n_data;
 };
@@ -96,7 +97,7 @@ static const struct propagation_option propagation_options[] = {
 };
 
 /* Options that ask for features husk does not have yet.  */
-static const char *const unsupported_options[] = { "tmpcopyup", "idmap", "ridmap" };
+static const char *const unsupported_options[] = { "idmap", "ridmap" };
 
 /* Sort one option O of mount I into OPTS.  Returns 0, or -1 with ERR.  */
 static int
@@ -126,7 +127,9 @@ parse_option (struct mount_opts *opts, size_t i, const char *o, struct husk_err 
   for (size_t k = 0; k < ARRAY_SIZE (unsupported_options); k++)
     if (strcmp (o, unsupported_options[k]) == 0)
       return husk_err_set (err, 0, "config.json: mounts[%zu].options: '%s': not supported yet", i, o);
-  if (strcmp (o, "bind") == 0)
+  if (strcmp (o, "tmpcopyup") == 0)
+    opts->tmpcopyup = true;
+  else if (strcmp (o, "bind") == 0)
     opts->bind = true;
   else if (strcmp (o, "rbind") == 0)
     opts->bind = opts->rbind = true;
@@ -440,6 +443,8 @@ mount_bind (struct husk_mount_ctx *ctx, size_t i, const char *dest, const struct
   cleanup_close int mfd = clone_tree (srcfd, opts->rbind, opts, what, err);
   if (mfd < 0)
     return -1;
+  if (opts->tmpcopyup)
+    return husk_err_set (err, 0, "config.json: mounts[%zu].options: 'tmpcopyup' needs type tmpfs", i);
   if (attach (mfd, tfd) < 0)
     return husk_err_set (err, errno, "%s", what);
   if (apply_propagation (mfd, opts) < 0)
@@ -489,7 +494,11 @@ mount_filesystem (struct husk_mount_ctx *ctx, size_t i, const char *type, const 
     return mount_cgroup (ctx, i, tfd, real, opts, err);
 
   cleanup_free char *what = xasprintf ("config.json: mounts[%zu]: mount '%s' on '%s'", i, type, dest);
-  cleanup_close int mfd = new_filesystem (type, m->source, opts, what, err);
+  /* With tmpcopyup the copy goes in first: a read-only mount becomes read-only after it.  */
+  struct mount_opts create_opts = *opts;
+  if (opts->tmpcopyup)
+    create_opts.attr_set &= ~(uint64_t) MOUNT_ATTR_RDONLY;
+  cleanup_close int mfd = new_filesystem (type, m->source, &create_opts, what, err);
   if (mfd < 0 && is_sysfs && ctx->userns && err->errnum == EPERM)
     {
       /* Without a network namespace of its own a user namespace may not mount sysfs: show the
@@ -501,6 +510,17 @@ mount_filesystem (struct husk_mount_ctx *ctx, size_t i, const char *type, const 
     }
   if (mfd < 0)
     return -1;
+  /* tmpcopyup: the new tmpfs starts with what the directory held (crun's option, which Podman's
+   * --read-only uses for /tmp, /run...).  Copied before the mount is attached, fd to fd.  */
+  if (opts->tmpcopyup)
+    {
+      if (strcmp (type, "tmpfs") != 0)
+        return husk_err_set (err, 0, "config.json: mounts[%zu].options: 'tmpcopyup' needs type tmpfs", i);
+      if (fs_copy_tree (tfd, mfd, err) < 0)
+        return husk_err_prefix (err, "%s: tmpcopyup", what);
+      if ((opts->attr_set & MOUNT_ATTR_RDONLY) && set_attr (mfd, false, MOUNT_ATTR_RDONLY, 0, 0) < 0)
+        return husk_err_set (err, errno, "%s: make it read-only", what);
+    }
   if (attach (mfd, tfd) < 0)
     return husk_err_set (err, errno, "%s", what);
   if (apply_propagation (mfd, opts) < 0)

@@ -16,6 +16,7 @@ PACKAGES=(
 	autoconf automake make gcc libc6-dev pkg-config
 	libseccomp-dev libcap-dev libyajl-dev libmnl-dev
 	libcriterion-dev busybox-static bats jq iproute2 go-md2man perl
+	podman containerd
 )
 
 step() { printf '\n==> %s\n' "$*"; }

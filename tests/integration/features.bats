@@ -65,7 +65,8 @@ jq_true() {
 	jq_true '.linux.cgroup.systemd == false and .linux.cgroup.systemdUser == false and .linux.cgroup.rdma == false'
 	jq_true '.linux.apparmor.enabled == false and .linux.selinux.enabled == false'
 	jq_true '.linux.intelRdt.enabled == false and .linux.mountExtensions.idmap.enabled == false'
-	jq_true '.mountOptions | index("idmap") == null and index("tmpcopyup") == null'
+	jq_true '.mountOptions | index("idmap") == null and index("ridmap") == null'
+	jq_true '.mountOptions | index("tmpcopyup") != null'
 	jq_true '.annotations["io.github.husk.version"] | type == "string"'
 }
 

@@ -129,3 +129,24 @@ teardown() { teardown_bundle; }
 	[ "$(readlink "$TEST_DIR/devdir/null")" = /evil ]
 	assert_no_leftovers
 }
+
+@test "mounts: tmpcopyup fills the tmpfs with what the directory held; writes stay in the tmpfs" {
+	mkdir -p "$ROOTFS/data/sub"
+	echo hello >"$ROOTFS/data/file"
+	ln -s /etc/passwd "$ROOTFS/data/link"
+	chmod 0750 "$ROOTFS/data"
+	update_config '.root.readonly = true
+		| .mounts += [{destination: "/data", type: "tmpfs", source: "tmpfs", options: ["tmpcopyup", "nosuid"]}]'
+	husk_run -- /probe read /data/file -- lstat /data/link -- stat /data/sub -- stat /data \
+		-- write /data/new x -- mountinfo /data
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = hello ]
+	[[ "${lines[1]}" == type=lnk* ]]
+	[[ "${lines[2]}" == type=dir* ]]
+	[[ "${lines[3]}" == "type=dir mode=0750"* ]]
+	[ "${lines[4]}" = ok ]
+	[[ "${lines[5]}" == *" - tmpfs "* ]]
+	# the image's directory is untouched
+	[ ! -e "$ROOTFS/data/new" ]
+	assert_no_leftovers
+}

@@ -449,9 +449,17 @@ Test (fs, spec_mounts_option_errors)
              err.msg);
   cr_assert_eq (err.errnum, EINVAL);
 
-  mounts[0].options = (char *[]){ "tmpcopyup", NULL };
+  mounts[0].options = (char *[]){ "idmap", NULL };
   cr_assert_eq (mount_spec_mounts (&ctx, &err), -1);
-  cr_assert_str_eq (err.msg, "config.json: mounts[0].options: 'tmpcopyup': not supported yet");
+  cr_assert_str_eq (err.msg, "config.json: mounts[0].options: 'idmap': not supported yet");
+
+  mounts[0].options = (char *[]){ "tmpcopyup", NULL };
+  mounts[0].type = "proc";
+  mounts[0].destination = "/proc";
+  cr_assert_eq (mount_spec_mounts (&ctx, &err), -1);
+  cr_assert_str_eq (err.msg, "config.json: mounts[0].options: 'tmpcopyup' needs type tmpfs");
+  mounts[0].type = "tmpfs";
+  mounts[0].destination = "/t";
 
   mounts[0].options = (char *[]){ "rw", NULL };
   mounts[0].type = "nosuchfs";
