@@ -24,6 +24,7 @@
 #include "mount.h"
 #include "ns/netns.h"
 #include "ns/userns.h"
+#include "parent.h"
 #include "process.h"
 #include "state.h"
 #include "sync.h"
@@ -288,9 +289,10 @@ child_stage1 (const struct husk_child_ctx *c)
   (void) prctl (PR_SET_NAME, "husk:[stage1]");
   /* No /proc/<pid> access for the container to these processes while they still are husk.  */
   (void) prctl (PR_SET_DUMPABLE, 0);
-  /* Every fd above stdio closes at execve, including ones the caller leaked to husk without
-   * O_CLOEXEC (CVE-2024-21626): nothing of the host reaches the container.  */
-  (void) syscall (SYS_close_range, 3U, ~0U, CLOSE_RANGE_CLOEXEC);
+  /* Every fd above stdio and the preserved ones (--preserve-fds, LISTEN_FDS) closes at execve,
+   * including ones the caller leaked to husk without O_CLOEXEC (CVE-2024-21626): nothing else of the
+   * host reaches the container.  */
+  parent_keep_fds (c->preserve_fds);
 
   pid = stage1 (c, &err);
   if (pid > 0 && sync_send (c->sync_fd, SYNC_PID, pid, NULL, &err) == 0)

@@ -29,6 +29,7 @@ struct husk_child_ctx
   bool in_v2_cgroup;   /* stage 1 was born in the cgroup2 hierarchy (CLONE_INTO_CGROUP) */
   const struct husk_seccomp_bpf *seccomp;
   int exec_fifo;       /* create: O_PATH fd of <state>/exec.fifo to wait on for `start`; run: -1 */
+  unsigned int preserve_fds; /* fds 3..3+N-1 of the caller pass to the process */
 };
 
 /* Stage 1, in the process husk cloned.  Never returns: exits 0 once stage 2 exists and its pid was

@@ -7,6 +7,7 @@
 
 #include "commands.h"
 #include "container.h"
+#include "util.h"
 
 static int
 create_or_run (const struct husk_globals *g, bool run, int argc, char **argv, struct husk_err *err)
@@ -46,7 +47,13 @@ create_or_run (const struct husk_globals *g, bool run, int argc, char **argv, st
       case 'P':
         return husk_err_set (err, 0, "%s: --no-pivot: not supported (pivot_root is always used)", cmd);
       case 'f':
-        return husk_err_set (err, 0, "%s: --preserve-fds: not supported yet", cmd);
+        {
+          uint64_t n;
+          if (parse_u64 (optarg, &n) < 0 || n > 1024)
+            return husk_err_set (err, 0, "%s: --preserve-fds: invalid number '%s'", cmd, optarg);
+          o.preserve_fds = (unsigned int) n;
+        }
+        break;
       case 'K':
         return husk_err_set (err, 0, "%s: --keep: not supported yet", cmd);
       case ':':

@@ -107,6 +107,80 @@ rfc3339_now (char *buf, size_t size)
   (void) snprintf (buf + n, size - n, ".%09ldZ", ts.tv_nsec);
 }
 
+/* Add NAME=VALUE to the process's environment, replacing a NAME already there.  */
+static void
+env_put (struct husk_process *p, const char *name, const char *value)
+{
+  size_t len = strlen (name);
+
+  for (size_t i = 0; i < p->n_env; i++)
+    if (strncmp (p->env[i], name, len) == 0 && p->env[i][len] == '=')
+      {
+        free (p->env[i]);
+        p->env[i] = xasprintf ("%s=%s", name, value);
+        return;
+      }
+  p->env = xrealloc (p->env, (p->n_env + 2) * sizeof *p->env);
+  p->env[p->n_env++] = xasprintf ("%s=%s", name, value);
+  p->env[p->n_env] = NULL;
+}
+
+/* The fds the process gets besides stdio, as runc: the socket-activation fds systemd gave husk
+ * (LISTEN_FDS, when LISTEN_PID is husk's pid) first, then --preserve-fds N more; the process then
+ * sees LISTEN_FDS and LISTEN_PID=1.  *TOTAL gets the count.  Returns 0, or -1 with ERR.  */
+static int
+pass_fds (struct husk_spec *spec, unsigned int preserve, unsigned int *total, struct husk_err *err)
+{
+  const char *fds = getenv ("LISTEN_FDS"), *pid = getenv ("LISTEN_PID");
+  uint64_t n = 0, p = 0;
+
+  if (fds != NULL && pid != NULL && parse_u64 (fds, &n) == 0 && parse_u64 (pid, &p) == 0
+      && p == (uint64_t) getpid () && n > 0 && n < 1024)
+    {
+      env_put (spec->process, "LISTEN_FDS", fds);
+      env_put (spec->process, "LISTEN_PID", "1");
+    }
+  else
+    n = 0;
+  *total = (unsigned int) n + preserve;
+  return parent_check_preserved_fds (*total, n > 0 ? "LISTEN_FDS + --preserve-fds" : "--preserve-fds", err);
+}
+
+/* sd_notify: when husk's caller gave it a NOTIFY_SOCKET (a path), bind that socket into the container
+ * at /run/notify/notify.sock and point the process's NOTIFY_SOCKET there, so READY=1 and the rest
+ * reach the caller's listener.  An abstract socket ("@...") cannot be bound: warned about.  */
+static int
+pass_notify_socket (struct husk_spec *spec, struct husk_err *err)
+{
+  static const char dest[] = "/run/notify/notify.sock";
+  const char *path = getenv ("NOTIFY_SOCKET");
+  struct stat st;
+
+  if (path == NULL || *path == '\0')
+    return 0;
+  if (*path != '/')
+    {
+      husk_warn ("NOTIFY_SOCKET '%s' is not a path, not passed to the container", path);
+      return 0;
+    }
+  if (stat (path, &st) < 0 || !S_ISSOCK (st.st_mode))
+    return husk_err_set (err, errno != 0 ? errno : ENOTSOCK, "NOTIFY_SOCKET '%s'", path);
+  spec->mounts = xrealloc (spec->mounts, (spec->n_mounts + 1) * sizeof *spec->mounts);
+  struct husk_mount *m = &spec->mounts[spec->n_mounts++];
+  memset (m, 0, sizeof *m);
+  m->destination = xstrdup (dest);
+  m->type = xstrdup ("bind");
+  m->source = xstrdup (path);
+  m->options = xcalloc (5, sizeof *m->options);
+  m->options[0] = xstrdup ("bind");
+  m->options[1] = xstrdup ("nosuid");
+  m->options[2] = xstrdup ("nodev");
+  m->options[3] = xstrdup ("noexec");
+  m->n_options = 4;
+  env_put (spec->process, "NOTIFY_SOCKET", dest);
+  return 0;
+}
+
 /* poststart (runtime.md "Lifecycle" 9): after the process started; a failure is a warning.  */
 void
 run_poststart (const struct husk_spec *spec, const char *id, pid_t pid, const char *bundle)
@@ -146,6 +220,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   int sync[2] = { -1, -1 }, ret = -1;
   pid_t stage1 = -1, pid = -1;
   bool pid_file_written = false, in_v2 = false, hooks_started = false;
+  unsigned int preserve = 0;
   const struct husk_hooks *hooks = NULL;
   sigset_t all, old;
   struct husk_err ignored;
@@ -165,6 +240,8 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   if (spec == NULL || spec_validate (spec, "config.json", err) < 0 || check_supported (spec, err) < 0)
     return -1;
   hooks = spec->hooks;
+  if (pass_fds (spec, o->preserve_fds, &preserve, err) < 0 || pass_notify_socket (spec, err) < 0)
+    return -1;
   if (o->systemd_cgroup)
     return husk_err_set (err, 0, "--systemd-cgroup: not supported yet");
   /* Someone must receive the pty master: the console socket, or `run` itself in the foreground.  */
@@ -245,7 +322,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
     {
       struct husk_child_ctx ctx = {
         .spec = spec, .id = o->id, .bundle = bundle, .rootfs = rootfs, .sync_fd = sync[1], .ns = &plan,
-        .cgroup = cg, .in_v2_cgroup = in_v2, .seccomp = &bpf, .exec_fifo = fifofd,
+        .cgroup = cg, .in_v2_cgroup = in_v2, .seccomp = &bpf, .exec_fifo = fifofd, .preserve_fds = preserve,
       };
       (void) close (sync[0]);
       child_stage1 (&ctx);

@@ -16,6 +16,7 @@ struct husk_run_opts
   bool detach;
   bool systemd_cgroup;
   const char *console_socket;
+  unsigned int preserve_fds; /* --preserve-fds N */
   bool run; /* true: `run` (start at once, wait unless detach); false: `create` */
 };
 

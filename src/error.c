@@ -134,6 +134,12 @@ log_write (const char *level, const char *msg)
   (void) !write (log_fd, line, (size_t) n);
 }
 
+int
+husk_log_fd (void)
+{
+  return log_fd;
+}
+
 void
 husk_log_error (const struct husk_err *err)
 {

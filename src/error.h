@@ -49,6 +49,9 @@ enum husk_log_format
  * when PATH cannot be opened (O_APPEND|O_CLOEXEC).  */
 int husk_log_init (const char *path, enum husk_log_format format, bool debug, struct husk_err *err);
 
+/* The fd messages go to (2, or the --log file's).  */
+int husk_log_fd (void);
+
 /* Print ERR once, at level "error", to the log sink.  Called by main() only.  */
 void husk_log_error (const struct husk_err *err);
 

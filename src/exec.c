@@ -548,9 +548,7 @@ exec_stage1 (const struct exec_ctx *c, unsigned int preserve_fds)
   (void) prctl (PR_SET_DUMPABLE, 0);
   /* Every fd above stdio and the preserved ones closes at execve (CVE-2024-21626); the preserved ones
    * stay open across it.  */
-  (void) syscall (SYS_close_range, 3U + preserve_fds, ~0U, CLOSE_RANGE_CLOEXEC);
-  for (unsigned int fd = 3; fd < 3 + preserve_fds; fd++)
-    (void) fcntl ((int) fd, F_SETFD, 0);
+  parent_keep_fds (preserve_fds);
 
   pid = stage1 (c, &err);
   if (pid > 0 && sync_send (c->sync_fd, SYNC_PID, pid, NULL, &err) == 0)
@@ -572,17 +570,6 @@ setgroups_allowed (pid_t pid)
   (void) snprintf (path, sizeof path, "/proc/%d/setgroups", (int) pid);
   s = read_file_at (AT_FDCWD, path, 64, NULL, &ignored);
   return s == NULL || strncmp (s, "allow", 5) == 0;
-}
-
-/* The fds --preserve-fds names must be the caller's, or husk's own fds would take their numbers and
- * reach the container.  */
-static int
-check_preserved_fds (unsigned int n, struct husk_err *err)
-{
-  for (unsigned int fd = 3; fd < 3 + n; fd++)
-    if (fcntl ((int) fd, F_GETFD) < 0)
-      return husk_err_set (err, errno, "exec: --preserve-fds %u: fd %u is not open", n, fd);
-  return 0;
 }
 
 /* The container's config (bundle from the state) with the process to run, checked.  */
@@ -618,7 +605,7 @@ exec_run (const struct husk_exec_opts *o, struct husk_err *err)
 
   for (int t = 0; t < HUSK_NS_COUNT; t++)
     ns.fd[t] = -1;
-  if (check_preserved_fds (o->preserve_fds, err) < 0 || state_check_id (o->id, err) < 0)
+  if (parent_check_preserved_fds (o->preserve_fds, "exec: --preserve-fds", err) < 0 || state_check_id (o->id, err) < 0)
     return -1;
   /* Held until the process is in the container's cgroup, so a concurrent `delete` either runs
    * before us (we see the container gone) or after (its cgroup kill includes our process).  */

@@ -96,3 +96,28 @@ parent_forward_signal (const struct signalfd_siginfo *si, void *data)
   if (si->ssi_signo != SIGCHLD)
     (void) syscall (SYS_pidfd_send_signal, *(int *) data, (int) si->ssi_signo, NULL, 0);
 }
+
+int
+parent_check_preserved_fds (unsigned int n, const char *what, struct husk_err *err)
+{
+  for (unsigned int fd = 3; fd < 3 + n; fd++)
+    {
+      if (fcntl ((int) fd, F_GETFD) < 0)
+        return husk_err_set (err, errno, "%s %u: fd %u is not open", what, n, fd);
+      if ((int) fd == husk_log_fd ())
+        return husk_err_set (err, 0, "%s %u: fd %u is husk's --log file", what, n, fd);
+    }
+  return 0;
+}
+
+#ifndef CLOSE_RANGE_CLOEXEC
+#define CLOSE_RANGE_CLOEXEC (1U << 2)
+#endif
+
+void
+parent_keep_fds (unsigned int n)
+{
+  (void) syscall (SYS_close_range, 3U + n, ~0U, CLOSE_RANGE_CLOEXEC);
+  for (unsigned int fd = 3; fd < 3 + n; fd++)
+    (void) fcntl ((int) fd, F_SETFD, 0);
+}

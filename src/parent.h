@@ -30,4 +30,14 @@ void parent_forward_signal (const struct signalfd_siginfo *si, void *data);
  * ERR.  config.md "Linux process" oomScoreAdj.  */
 int parent_set_oom_score_adj (const struct husk_process *process, pid_t pid, struct husk_err *err);
 
+/* The fds 3..3+N-1 that --preserve-fds (and LISTEN_FDS) hand to the process must be the caller's:
+ * each open, and none of husk's own (its --log file), or husk's fds would reach the container.
+ * WHAT names the option in the error ("run: --preserve-fds 2: fd 4 is not open").  Returns 0, or -1
+ * with ERR.  */
+int parent_check_preserved_fds (unsigned int n, const char *what, struct husk_err *err);
+
+/* In a child about to become the container's or an exec'd process: every fd from 3+N up closes at
+ * execve (CVE-2024-21626: nothing of husk's or the caller's leaks), fds 3..3+N-1 stay open across it.  */
+void parent_keep_fds (unsigned int n);
+
 #endif

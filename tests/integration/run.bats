@@ -228,3 +228,51 @@ wait_for_line() {
 	[ "${lines[1]}" = 0000000000000000 ]
 	assert_no_leftovers
 }
+
+@test "run: --preserve-fds passes the caller's fds 3..3+N-1, and no others" {
+	echo three >"$TEST_DIR/f3"
+	echo four >"$TEST_DIR/f4"
+	set_args /probe fds -- read /proc/self/fd/3 -- read /proc/self/fd/4
+	run bash -c "exec 3<'$TEST_DIR/f3' 4<'$TEST_DIR/f4' 9</etc/passwd; cd '$BUNDLE' && exec '$HUSK' --root '$HUSK_ROOT' run --preserve-fds 2 '$ID'" </dev/null
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "0 1 2 3 4" ]
+	[ "${lines[1]}" = three ]
+	[ "${lines[2]}" = four ]
+	assert_no_leftovers
+}
+
+@test "run: --preserve-fds refuses fds the caller does not have" {
+	husk_only "message"
+	run bash -c "cd '$BUNDLE' && exec '$HUSK' --root '$HUSK_ROOT' run --preserve-fds 50 '$ID'" </dev/null
+	[ "$status" -ne 0 ]
+	[[ "$output" == *"--preserve-fds 50: fd "*" is not open"* ]]
+	assert_no_leftovers
+}
+
+@test "run: socket activation: LISTEN_FDS for husk's pid passes the fds and sets the process's env" {
+	husk_only "LISTEN_FDS handling"
+	echo sock >"$TEST_DIR/f3"
+	set_args /probe fds -- env LISTEN_FDS -- env LISTEN_PID
+	run bash -c "exec 3<'$TEST_DIR/f3'; export LISTEN_FDS=1 LISTEN_PID=\$\$; cd '$BUNDLE' && exec '$HUSK' --root '$HUSK_ROOT' run '$ID'" </dev/null
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "0 1 2 3" ]
+	[ "${lines[1]}" = 1 ]
+	[ "${lines[2]}" = 1 ]
+	assert_no_leftovers
+}
+
+@test "run: NOTIFY_SOCKET is passed through to the container" {
+	husk_only "husk's notify path"
+	local recvtty=${HUSK_RECVTTY:-$(cd "$BATS_TEST_DIRNAME/.." && pwd)/recvtty/recvtty}
+	# any listening unix socket stands for the caller's sd_notify listener
+	"$recvtty" -m null "$TEST_DIR/notify.sock" </dev/null >/dev/null 2>&1 &
+	local recv=$! i
+	for ((i = 0; i < 200; i++)); do [ -S "$TEST_DIR/notify.sock" ] && break; sleep 0.01; done
+	set_args /probe env NOTIFY_SOCKET -- stat /run/notify/notify.sock
+	NOTIFY_SOCKET=$TEST_DIR/notify.sock husk run "$ID"
+	kill "$recv" 2>/dev/null || true
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = /run/notify/notify.sock ]
+	[[ "${lines[1]}" == type=sock* ]]
+	assert_no_leftovers
+}
