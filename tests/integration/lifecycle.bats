@@ -305,3 +305,24 @@ status_of() {
 	done
 	assert_no_leftovers
 }
+
+@test "lifecycle: the flags engines probe with: --version, --debug, --no-new-keyring, ps table, checkpoint --help" {
+	husk --version
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == "husk version "* ]]
+	[[ "$output" == *"spec: 1.2.0"* ]]
+	set_args /probe sleep 60
+	status=0
+	__husk --debug create --no-new-keyring --pid-file "$TEST_DIR/init.pid" "$ID" </dev/null >"$TEST_DIR/c.out" 2>&1 || status=$?
+	[ "$status" -eq 0 ]
+	husk ps "$ID"
+	[ "$status" -eq 0 ]
+	[[ "${lines[0]}" == PID* ]]
+	[[ "${lines[1]}" == "$(cat "$TEST_DIR/init.pid")"* ]]
+	# no checkpoint support: Podman reads a failure of `checkpoint --help` as "not supported"
+	husk checkpoint --help
+	[ "$status" -ne 0 ]
+	husk delete --force "$ID"
+	[ "$status" -eq 0 ]
+	assert_no_leftovers
+}
