@@ -355,19 +355,8 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
     goto fail;
   if (sync_send (sync[0], SYNC_GO, 0, NULL, err) < 0)
     goto fail;
-  if (spec->process->terminal)
-    {
-      if (sync_wait (sync[0], SYNC_CONSOLE, NULL, err) < 0 || terminal_recv_fd (sync[0], &master, err) < 0)
-        goto fail;
-      if (o->console_socket != NULL)
-        {
-          cleanup_close int cs = terminal_connect (o->console_socket, err);
-          if (cs < 0 || terminal_send_fd (cs, master, err) < 0)
-            goto fail;
-          close (master);
-          master = -1;
-        }
-    }
+  if (spec->process->terminal && parent_receive_console (sync[0], o->console_socket, &master, err) < 0)
+    goto fail;
   if (hooks != NULL && (hooks->n_prestart > 0 || hooks->n_create_runtime > 0))
     {
       /* runtime.md "Lifecycle" 3-4, in the runtime's namespaces, before pivot_root.  */

@@ -682,18 +682,8 @@ exec_run (const struct husk_exec_opts *o, struct husk_err *err)
     goto fail;
   if (sync_send (sync[0], SYNC_GO, 0, NULL, err) < 0)
     goto fail;
-  if (spec->process->terminal)
-    {
-      if (sync_wait (sync[0], SYNC_CONSOLE, NULL, err) < 0 || terminal_recv_fd (sync[0], &master, err) < 0)
-        goto fail;
-      if (o->console_socket != NULL)
-        {
-          cleanup_close int cs = terminal_connect (o->console_socket, err);
-          if (cs < 0 || terminal_send_fd (cs, master, err) < 0)
-            goto fail;
-          (void) close (steal_fd (&master));
-        }
-    }
+  if (spec->process->terminal && parent_receive_console (sync[0], o->console_socket, &master, err) < 0)
+    goto fail;
   /* EOF: stage 2's end of the socket closed at execve.  */
   if (sync_wait (sync[0], 0, NULL, err) < 0)
     goto fail;

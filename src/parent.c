@@ -14,6 +14,8 @@
 
 #include "parent.h"
 #include "process.h"
+#include "sync.h"
+#include "terminal.h"
 #include "util.h"
 
 void
@@ -120,4 +122,19 @@ parent_keep_fds (unsigned int n)
   (void) syscall (SYS_close_range, 3U + n, ~0U, CLOSE_RANGE_CLOEXEC);
   for (unsigned int fd = 3; fd < 3 + n; fd++)
     (void) fcntl ((int) fd, F_SETFD, 0);
+}
+
+int
+parent_receive_console (int sync, const char *console_socket, int *master, struct husk_err *err)
+{
+  if (sync_wait (sync, SYNC_CONSOLE, NULL, err) < 0 || terminal_recv_fd (sync, master, err) < 0)
+    return -1;
+  if (console_socket != NULL)
+    {
+      cleanup_close int cs = terminal_connect (console_socket, err);
+      if (cs < 0 || terminal_send_fd (cs, *master, err) < 0)
+        return -1;
+      (void) close (steal_fd (master));
+    }
+  return 0;
 }

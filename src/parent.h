@@ -21,6 +21,11 @@ int parent_write_pid_file (const char *path, pid_t pid, struct husk_err *err);
  * waiting failed).  */
 int parent_wait_forwarding (pid_t pid, int pidfd, int sfd);
 
+/* With process.terminal: take the pty master stage 2 sends over the sync socket SYNC (SYNC_CONSOLE +
+ * one fd), then hand it to CONSOLE_SOCKET when given (*MASTER stays -1), or keep it in *MASTER for
+ * terminal_proxy.  Returns 0, or -1 with ERR.  */
+int parent_receive_console (int sync, const char *console_socket, int *master, struct husk_err *err);
+
 /* A terminal_proxy on_signal callback: forward SI's signal (not SIGCHLD) through the pidfd *DATA.  */
 struct signalfd_siginfo;
 void parent_forward_signal (const struct signalfd_siginfo *si, void *data);
