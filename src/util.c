@@ -125,15 +125,11 @@ strv_free (char **v)
 }
 
 char *
-read_file_at (int dirfd, const char *name, size_t max, size_t *len, struct husk_err *err)
+read_fd_all (int fd, const char *name, size_t max, size_t *len, struct husk_err *err)
 {
-  cleanup_close int fd = -1;
   cleanup_free char *buf = NULL;
   size_t used = 0, cap = 4096;
 
-  fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return husk_err_set (err, errno, "open '%s'", name), NULL;
   buf = xmalloc (cap);
   for (;;)
     {
@@ -159,6 +155,16 @@ read_file_at (int dirfd, const char *name, size_t max, size_t *len, struct husk_
   if (len != NULL)
     *len = used;
   return steal_ptr (&buf);
+}
+
+char *
+read_file_at (int dirfd, const char *name, size_t max, size_t *len, struct husk_err *err)
+{
+  cleanup_close int fd = openat (dirfd, name, O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+
+  if (fd < 0)
+    return husk_err_set (err, errno, "open '%s'", name), NULL;
+  return read_fd_all (fd, name, max, len, err);
 }
 
 char *

@@ -57,6 +57,10 @@ void strv_free (char **v);
  * open/read, EFBIG when larger than MAX.  */
 char *read_file_at (int dirfd, const char *name, size_t max, size_t *len, struct husk_err *err);
 
+/* Read FD to its end (at most MAX bytes) into a NUL-terminated buffer, as read_file_at; NAME names it
+ * in errors.  Returns the buffer (free it), or NULL with ERR.  */
+char *read_fd_all (int fd, const char *name, size_t max, size_t *len, struct husk_err *err);
+
 /* Write LEN bytes of DATA to the existing file NAME relative to DIRFD (O_WRONLY|O_NOFOLLOW|O_CLOEXEC,
  * no creation, no truncation: for /proc and /sys control files).  Returns 0, or -1 with ERR.  */
 int write_file_at (int dirfd, const char *name, const void *data, size_t len, struct husk_err *err);

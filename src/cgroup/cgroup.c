@@ -713,3 +713,11 @@ cgroup_path_frozen (const char *path)
   s = read_file_at (AT_FDCWD, v2, 64, NULL, &ignored);
   return s != NULL && s[0] == '1';
 }
+
+int
+cgroup_update (const struct husk_cgroup *cg, const struct husk_resources *r, struct husk_err *err)
+{
+  if (resources_check (r, cg->mode == HUSK_CGROUP_UNIFIED, err) < 0)
+    return -1;
+  return apply_resources (cg, r, err);
+}

@@ -76,6 +76,10 @@ int cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err);
 /* The cgroup's path ("/husk/ID") from the root of its first hierarchy: what later commands open.  */
 const char *cgroup_path (const struct husk_cgroup *cg);
 
+/* `update`: write the limits of R into the existing cgroup CG (devices are not changed, as with
+ * runc).  Returns 0, or -1 with ERR naming the field.  config-linux.md "Control groups".  */
+int cgroup_update (const struct husk_cgroup *cg, const struct husk_resources *r, struct husk_err *err);
+
 /* Freeze (FREEZE true) or thaw every process of CG: v1 freezer.state FROZEN/THAWED, v2 cgroup.freeze
  * 1/0; waits (up to ~5 s) until the kernel reports the change done.  Returns 0, or -1 with ERR.  */
 int cgroup_freeze (const struct husk_cgroup *cg, bool freeze, struct husk_err *err);
