@@ -27,6 +27,7 @@ int cmd_features (const struct husk_globals *g, int argc, char **argv, struct hu
 int cmd_pause (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_resume (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_update (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_events (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_ps (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_spec (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 

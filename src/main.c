@@ -33,6 +33,7 @@ static const struct command commands[] = {
   { "pause", cmd_pause, false, "freeze every process of a container" },
   { "resume", cmd_resume, false, "thaw a paused container" },
   { "update", cmd_update, false, "change the cgroup limits of a running container" },
+  { "events", cmd_events, false, "print a container's resource usage and OOM events (JSON)" },
   { "list", cmd_list, false, "list the containers" },
   { "ps", cmd_ps, false, "list the processes of a container" },
   { "features", cmd_features, false, "print what this husk supports (JSON, features.md)" },

@@ -721,3 +721,30 @@ cgroup_update (const struct husk_cgroup *cg, const struct husk_resources *r, str
     return -1;
   return apply_resources (cg, r, err);
 }
+
+int
+cgroup_stat_dirs (const struct husk_cgroup *cg, struct resources_v1_dir *out, size_t max, int *v2fd,
+                  struct husk_err *err)
+{
+  size_t n = 0;
+
+  *v2fd = -1;
+  if (cg->mode == HUSK_CGROUP_UNIFIED)
+    {
+      *v2fd = open (cg->h[0].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      return *v2fd < 0 ? husk_err_set (err, errno, "open cgroup '%s'", cg->h[0].dir) : 0;
+    }
+  for (size_t i = 0; i < cg->n && n < max; i++)
+    {
+      const struct hierarchy *h = &cg->h[i];
+      int fd;
+      if (h->v2 || strncmp (h->name, "systemd", 7) == 0
+          || (fd = open (h->dir, O_PATH | O_DIRECTORY | O_CLOEXEC)) < 0)
+        continue;
+      out[n].controllers = h->name;
+      out[n++].dirfd = fd;
+    }
+  if (n == 0)
+    return husk_err_set (err, ENOENT, "open cgroup '%s'", cg->path);
+  return (int) n;
+}

@@ -80,6 +80,15 @@ const char *cgroup_path (const struct husk_cgroup *cg);
  * runc).  Returns 0, or -1 with ERR naming the field.  config-linux.md "Control groups".  */
 int cgroup_update (const struct husk_cgroup *cg, const struct husk_resources *r, struct husk_err *err);
 
+struct resources_v1_dir;
+
+/* The container's directories for reading stats: on a v2 host an O_PATH fd into *V2FD and 0 is
+ * returned; else *V2FD = -1 and one O_PATH fd per v1 hierarchy (not name=systemd, not cgroup2) into
+ * OUT (at most MAX; controllers = the hierarchy's name, valid while CG lives; a missing directory is
+ * skipped).  Returns how many, or -1 with ERR.  The caller closes the fds.  */
+int cgroup_stat_dirs (const struct husk_cgroup *cg, struct resources_v1_dir *out, size_t max, int *v2fd,
+                      struct husk_err *err);
+
 /* Freeze (FREEZE true) or thaw every process of CG: v1 freezer.state FROZEN/THAWED, v2 cgroup.freeze
  * 1/0; waits (up to ~5 s) until the kernel reports the change done.  Returns 0, or -1 with ERR.  */
 int cgroup_freeze (const struct husk_cgroup *cg, bool freeze, struct husk_err *err);
