@@ -403,12 +403,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   else
     {
       if (master >= 0)
-        {
-          struct terminal_proxy tp = { .master = master, .in = 0, .out = 1, .pidfd = pidfd, .sfd = sfd,
-                                       .on_signal = parent_forward_signal, .data = &pidfd };
-          if (terminal_proxy (&tp, err) < 0)
-            husk_warn ("%s, ignoring", err->msg);
-        }
+        parent_proxy_console (master, pidfd, sfd);
       ret = parent_wait_forwarding (pid, pidfd, sfd);
       pid = -1;
       if (cgroup_destroy (cg, err) < 0)
@@ -422,16 +417,8 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
 fail:
   /* Stage 1 and stage 2 are husk's children; anything else they made is in the cgroup, which
    * cgroup_destroy empties.  */
-  if (stage1 > 0)
-    {
-      (void) kill (stage1, SIGKILL);
-      parent_reap (&stage1);
-    }
-  if (pid > 0)
-    {
-      (void) kill (pid, SIGKILL);
-      parent_reap (&pid);
-    }
+  parent_kill (&stage1);
+  parent_kill (&pid);
   (void) cgroup_destroy (cg, &ignored);
   if (statefd >= 0)
     (void) state_remove (o->root, o->id, &ignored);

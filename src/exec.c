@@ -694,26 +694,13 @@ exec_run (const struct husk_exec_opts *o, struct husk_err *err)
       pid_file_written = true;
     }
   if (!o->detach && master >= 0)
-    {
-      struct terminal_proxy tp = { .master = master, .in = 0, .out = 1, .pidfd = pidfd, .sfd = sfd,
-                                   .on_signal = parent_forward_signal, .data = &pidfd };
-      if (terminal_proxy (&tp, err) < 0)
-        husk_warn ("%s, ignoring", err->msg);
-    }
+    parent_proxy_console (master, pidfd, sfd);
   ret = o->detach ? 0 : parent_wait_forwarding (pid, pidfd, sfd);
   goto out;
 
 fail:
-  if (stage1_pid > 0)
-    {
-      (void) kill (stage1_pid, SIGKILL);
-      parent_reap (&stage1_pid);
-    }
-  if (pid > 0)
-    {
-      (void) kill (pid, SIGKILL);
-      parent_reap (&pid);
-    }
+  parent_kill (&stage1_pid);
+  parent_kill (&pid);
   if (pid_file_written)
     (void) unlink (o->pid_file);
   ret = -1;

@@ -138,3 +138,23 @@ parent_receive_console (int sync, const char *console_socket, int *master, struc
     }
   return 0;
 }
+
+void
+parent_kill (pid_t *pid)
+{
+  if (*pid <= 0)
+    return;
+  (void) kill (*pid, SIGKILL);
+  parent_reap (pid);
+}
+
+void
+parent_proxy_console (int master, int pidfd, int sfd)
+{
+  struct husk_err err = { 0 };
+  struct terminal_proxy tp = { .master = master, .in = 0, .out = 1, .pidfd = pidfd, .sfd = sfd,
+                               .on_signal = parent_forward_signal, .data = &pidfd };
+
+  if (terminal_proxy (&tp, &err) < 0)
+    husk_warn ("%s, ignoring", err.msg);
+}

@@ -11,6 +11,13 @@
 /* Reap the child *PID (retrying on EINTR) and set *PID to -1; nothing when *PID <= 0.  */
 void parent_reap (pid_t *pid);
 
+/* On a failure path: SIGKILL the child *PID (when > 0) and reap it.  */
+void parent_kill (pid_t *pid);
+
+/* With a terminal and no console socket: proxy between husk's stdio and the pty MASTER until the
+ * process (PIDFD) ends, forwarding signals read from SFD; a proxy error is a warning.  */
+void parent_proxy_console (int master, int pidfd, int sfd);
+
 /* Write PID to PATH as digits only, no newline (what containerd and conmon read), atomically through
  * a temp file and rename.  Returns 0, or -1 with ERR.  */
 int parent_write_pid_file (const char *path, pid_t pid, struct husk_err *err);
