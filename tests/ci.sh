@@ -17,6 +17,7 @@ PACKAGES=(
 	libseccomp-dev libcap-dev libyajl-dev libmnl-dev
 	libcriterion-dev busybox-static bats jq iproute2 go-md2man perl
 	podman containerd
+	qemu-system-x86 linux-image-amd64 cpio xz-utils
 )
 
 step() { printf '\n==> %s\n' "$*"; }

@@ -268,7 +268,9 @@ v2_enable_controllers (const struct hierarchy *h, unsigned mask, struct husk_err
   cleanup_free char *dir = xstrdup (h->dir);
   size_t root = strlen (h->mount);
 
-  for (char *p = dir + root; (p = strchr (p + (p == dir + root ? 0 : 1), '/')) != NULL;)
+  /* Each '/' after the mount point ends an ancestor: the root itself, then each parent; the
+   * container's own directory (after the last '/') is not one.  */
+  for (char *p = dir + root; p != NULL && *p == '/'; p = strchr (p + 1, '/'))
     {
       *p = '\0';
       cleanup_close int fd = open (dir, O_PATH | O_DIRECTORY | O_CLOEXEC);

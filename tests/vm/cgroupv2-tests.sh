@@ -1,0 +1,161 @@
+#!/bin/sh
+# cgroupv2-tests.sh [HUSK [PROBE [BUSYBOX [JQ]]]]: husk's cgroup v2 checks, run as root INSIDE a VM
+# whose only cgroup hierarchy is v2 (tests/vm/run-in-vm.sh; never on a host: it creates /husk-vm/*
+# cgroups).  Prints TAP ("1..7", then "ok N - ..." or "not ok N - ...") and exits 1 if a check failed.
+# Defaults: /work/main/husk, /work/main/tests/probe/probe, /bin/busybox (static), jq.
+
+HUSK=${1:-/work/main/husk}
+PROBE=${2:-/work/main/tests/probe/probe}
+BUSYBOX=${3:-/bin/busybox}
+JQ=${4:-jq}
+T=$(mktemp -d /tmp/husk-cg2.XXXXXX) || exit 1
+ROOTFS=$T/rootfs
+CG=/sys/fs/cgroup/husk-vm
+failed=0
+
+# tap N DESCRIPTION COMMAND...: "ok N - DESCRIPTION" when COMMAND succeeds, else "not ok".
+tap() {
+	n=$1 d=$2
+	shift 2
+	if "$@"; then
+		echo "ok $n - $d"
+	else
+		echo "not ok $n - $d"
+		failed=1
+	fi
+}
+
+# say WHAT: a diagnostic line (TAP comment).
+say() {
+	printf '%s\n' "$*" | sed 's/^/# /'
+}
+
+# h ARGS...: husk with the private state dir and a time limit.
+h() {
+	timeout 30 "$HUSK" --root "$T/state" "$@"
+}
+
+# bundle NAME [JQ FILTER]: the bundle $T/NAME (cgroupsPath /husk-vm/NAME) with config.json from
+# `husk spec`, edited by FILTER.
+bundle() {
+	mkdir -p "$T/$1" &&
+		"$JQ" --arg root "$ROOTFS" --arg cg "/husk-vm/$1" \
+			".process.terminal = false | .root = {path: \$root, readonly: false}
+			| .linux.cgroupsPath = \$cg | ${2:-.}" "$T/spec.json" >"$T/$1/config.json"
+}
+
+# set_args NAME ARGS...: process.args of bundle NAME (one line each: jq would take "-c" or "--"
+# after --args as its own options).
+set_args() {
+	b=$1
+	shift
+	printf '%s\n' "$@" | "$JQ" -R . | "$JQ" -s . >"$T/$b/args.json" &&
+		"$JQ" --slurpfile a "$T/$b/args.json" '.process.args = $a[0]' "$T/$b/config.json" >"$T/$b/c" &&
+		mv "$T/$b/c" "$T/$b/config.json"
+}
+
+# run NAME ARGS...: `husk run` the bundle NAME with process.args ARGS; $out = its output, $rc = status.
+run() {
+	b=$1
+	shift
+	set_args "$b" "$@"
+	out=$(cd "$T/$b" && h run "$b" 2>&1)
+	rc=$?
+	say "run $b: status $rc: $out"
+}
+
+# no_cgroup NAME: the container's cgroup directory is gone.
+no_cgroup() {
+	[ ! -e "$CG/$1" ] || { say "left: $CG/$1"; return 1; }
+}
+
+echo "1..7"
+mkdir -p "$ROOTFS/bin" "$ROOTFS/proc" "$ROOTFS/sys" "$ROOTFS/dev" "$ROOTFS/tmp" &&
+	cp "$BUSYBOX" "$ROOTFS/bin/busybox" && cp "$PROBE" "$ROOTFS/probe" &&
+	for a in sh cat dd echo sleep seq; do ln -s busybox "$ROOTFS/bin/$a"; done &&
+	(cd "$T" && "$HUSK" spec) && mv "$T/config.json" "$T/spec.json" || {
+	echo "Bail out! cannot make the bundle"
+	exit 1
+}
+
+# 1. linux.resources as the container reads them back through its cgroup namespace.
+bundle res '.linux.resources += {memory: {limit: 67108864, reservation: 33554432, swap: 100663296},
+	cpu: {shares: 1024, quota: 50000, period: 100000, cpus: "0"}, pids: {limit: 20}}'
+run res sh -c 'cd /sys/fs/cgroup && for f in memory.max memory.low memory.swap.max cpu.max cpu.weight pids.max cpuset.cpus; do echo "$f=$(cat $f)"; done'
+want='memory.max=67108864
+memory.low=33554432
+memory.swap.max=33554432
+cpu.max=50000 100000
+cpu.weight=39
+pids.max=20
+cpuset.cpus=0'
+tap 1 "memory, cpu, pids and cpuset limits read back inside the container" \
+	test "$rc" = 0 -a "$out" = "$want"
+
+# 2. A 200 MiB dd buffer in a 64 MiB cgroup: dd is OOM-killed, its shell goes on.
+bundle oom '.linux.resources += {memory: {limit: 67108864, swap: 67108864}}'
+run oom sh -c 'dd if=/dev/zero of=/dev/null bs=200M count=1 2>/dev/null; echo "dd=$?"; cat /sys/fs/cgroup/memory.events'
+tap 2 "memory.max OOM-kills a memory hog inside the container only" \
+	sh -c 'echo "$1" | grep -qx "dd=137" && echo "$1" | grep -qx "oom_kill [1-9][0-9]*"' - "$out"
+
+# 3. pids.max 20: an inner shell starting 50 background sleeps dies of a fork error (busybox sh
+# exits on "can't fork", which the outer shell, at the limit too, can only echo with builtins).
+bundle pids '.linux.resources += {pids: {limit: 20}}'
+run pids sh -c 'sh -c "for i in \$(seq 50); do sleep 3 & done" 2>&1; echo "inner=$?"'
+tap 3 "pids.max stops a fork loop (EAGAIN)" \
+	sh -c 'echo "$1" | grep -q "fork.*Resource temporarily unavailable" && ! echo "$1" | grep -qx "inner=0"' - "$out"
+
+# 4. pause freezes a counting loop, resume thaws it.
+bundle live '.linux.resources += {memory: {limit: 268435456}}'
+set_args live sh -c 'i=0; while :; do i=$((i+1)); echo $i >/tmp/count; sleep 0.1; done'
+(cd "$T/live" && h run --detach live </dev/null >"$T/live.out" 2>&1) || say "run --detach live: $(cat "$T/live.out")"
+sleep 2
+count() { cat "$ROOTFS/tmp/count" 2>/dev/null; }
+pause_resume() {
+	h pause live || return 1
+	sleep 0.5
+	a=$(count) frozen=$(grep frozen "$CG/live/cgroup.events")
+	sleep 1.5
+	b=$(count)
+	h resume live || return 1
+	sleep 1.5
+	c=$(count) thawed=$(grep frozen "$CG/live/cgroup.events")
+	say "paused: $a -> $b ($frozen); resumed: $c ($thawed)"
+	[ -n "$a" ] && [ "$a" = "$b" ] && [ "$frozen" = "frozen 1" ] && [ "$c" != "$b" ] && [ "$thawed" = "frozen 0" ]
+}
+tap 4 "pause stops a counter (cgroup.freeze), resume restarts it" pause_resume
+
+# 5. husk update --memory on the running container.
+update_memory() {
+	h update --memory 134217728 live || return 1
+	m=$(h exec live cat /sys/fs/cgroup/memory.max)
+	say "memory.max after update: $m"
+	[ "$m" = 134217728 ]
+}
+tap 5 "update --memory changes memory.max of a running container" update_memory
+
+# 6. Device rules on the eBPF filter, last match wins: allow c 1:11 r then deny c 1:11 w on a bind of
+# /dev/kmsg (1:11, not a default device; reading it needs CAP_SYSLOG): read-only open works, write open fails with EPERM.  (A
+# deny of /dev/null itself has no effect: the default devices come after the config, as in runc.)
+bundle dev '.linux.resources.devices += [{allow: true, type: "c", major: 1, minor: 11, access: "r"},
+	{allow: false, type: "c", major: 1, minor: 11, access: "w"}]
+	| .mounts += [{destination: "/dev/kmsg", type: "bind", source: "/dev/kmsg", options: ["bind"]}]
+	| .process.capabilities |= map_values(. + ["CAP_SYSLOG"])'
+run dev /probe open /dev/kmsg r -- open /dev/kmsg w -- open /dev/null rw
+tap 6 "device rules: deny c 1:11 w makes opening /dev/kmsg for writing fail (EPERM)" \
+	test "$rc" = 0 -a "$out" = "ok
+error: EPERM
+ok"
+
+# 7. delete removes the cgroup (and `husk run` removed those of checks 1-3, 6).
+delete_cleans() {
+	h kill live KILL
+	sleep 1
+	h delete --force live || return 1
+	for c in res oom pids dev live; do no_cgroup $c || return 1; done
+	[ ! -e "$CG" ] || rmdir "$CG" || { say "left in $CG: $(ls "$CG")"; return 1; }
+}
+tap 7 "delete leaves no cgroup directory behind" delete_cleans
+
+rm -rf "$T"
+exit $failed
