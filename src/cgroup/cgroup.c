@@ -488,6 +488,14 @@ cgroup_signal_all (const struct husk_cgroup *cg, int sig, struct husk_err *err)
 
   if (cgroup_pids (cg, &pids, &n, err) < 0)
     return -1;
+  /* SIGKILL on v2 (5.14+): cgroup.kill, which also reaches a process forked while we read the list.  */
+  if (sig == SIGKILL && cg->mode == HUSK_CGROUP_UNIFIED)
+    {
+      cleanup_close int fd = open (cg->h[0].dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
+      struct husk_err ignored;
+      if (fd >= 0 && write_file_at (fd, "cgroup.kill", "1", 1, &ignored) == 0)
+        return (int) n;
+    }
   for (size_t i = 0; i < n; i++)
     if (kill (pids[i], sig) < 0 && errno != ESRCH)
       return husk_err_set (err, errno, "kill %d", (int) pids[i]);
@@ -561,7 +569,10 @@ cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err)
             removed = true;
           else if (errno == EBUSY)
             {
-              (void) kill_procs (h->dir);
+              struct husk_err ignored;
+              cleanup_close int fd = h->v2 ? open (h->dir, O_PATH | O_DIRECTORY | O_CLOEXEC) : -1;
+              if (fd < 0 || write_file_at (fd, "cgroup.kill", "1", 1, &ignored) < 0)
+                (void) kill_procs (h->dir);
               struct timespec ts = { 0, 5 * 1000 * 1000 };
               (void) nanosleep (&ts, NULL);
             }
