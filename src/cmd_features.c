@@ -19,6 +19,7 @@
 #include "commands.h"
 #include "spec.h"
 #include "spec_names.h"
+#include "json_gen.h"
 #include "util.h"
 
 /* config.md "Hooks": all six lists.  */
@@ -234,9 +235,6 @@ static char *
 features_json (void)
 {
   yajl_gen g = yajl_gen_alloc (NULL);
-  const unsigned char *buf;
-  size_t len;
-  char *out;
 
   if (g == NULL)
     return xstrdup ("{}");
@@ -263,12 +261,7 @@ features_json (void)
   (void) yajl_gen_map_close (g);
 
   (void) yajl_gen_map_close (g);
-  yajl_gen_get_buf (g, &buf, &len);
-  out = xmalloc (len + 1);
-  memcpy (out, buf, len);
-  out[len] = '\0';
-  yajl_gen_free (g);
-  return out;
+  return json_gen_finish (g);
 }
 
 /* husk features: no options, no arguments.  Returns 0, or -1 with ERR (a bad argument, or stdout

@@ -345,17 +345,9 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   if (sync_wait (sync[0], SYNC_PID, &pid, err) < 0)
     goto fail;
   parent_reap (&stage1);
-  pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  /* Stage 2 is born: hold it by a pidfd, write oomScoreAdj, let it go, take its pty master.  */
+  pidfd = parent_adopt (sync[0], pid, spec->process, o->console_socket, &master, err);
   if (pidfd < 0)
-    {
-      husk_err_set (err, errno, "pidfd_open %d", (int) pid);
-      goto fail;
-    }
-  if (parent_set_oom_score_adj (spec->process, pid, err) < 0)
-    goto fail;
-  if (sync_send (sync[0], SYNC_GO, 0, NULL, err) < 0)
-    goto fail;
-  if (spec->process->terminal && parent_receive_console (sync[0], o->console_socket, &master, err) < 0)
     goto fail;
   if (hooks != NULL && (hooks->n_prestart > 0 || hooks->n_create_runtime > 0))
     {

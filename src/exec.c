@@ -672,17 +672,9 @@ exec_run (const struct husk_exec_opts *o, struct husk_err *err)
     goto fail;
   parent_reap (&stage1_pid);
   (void) close (steal_fd (&lockfd));
-  pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+  /* Stage 2 is born: hold it by a pidfd, write oomScoreAdj, let it go, take its pty master.  */
+  pidfd = parent_adopt (sync[0], pid, spec->process, o->console_socket, &master, err);
   if (pidfd < 0)
-    {
-      husk_err_set (err, errno, "pidfd_open %d", (int) pid);
-      goto fail;
-    }
-  if (parent_set_oom_score_adj (spec->process, pid, err) < 0)
-    goto fail;
-  if (sync_send (sync[0], SYNC_GO, 0, NULL, err) < 0)
-    goto fail;
-  if (spec->process->terminal && parent_receive_console (sync[0], o->console_socket, &master, err) < 0)
     goto fail;
   /* EOF: stage 2's end of the socket closed at execve.  */
   if (sync_wait (sync[0], 0, NULL, err) < 0)

@@ -158,3 +158,18 @@ parent_proxy_console (int master, int pidfd, int sfd)
   if (terminal_proxy (&tp, &err) < 0)
     husk_warn ("%s, ignoring", err.msg);
 }
+
+int
+parent_adopt (int sync, pid_t pid, const struct husk_process *process, const char *console_socket,
+              int *master, struct husk_err *err)
+{
+  cleanup_close int pidfd = (int) syscall (SYS_pidfd_open, pid, 0);
+
+  if (pidfd < 0)
+    return husk_err_set (err, errno, "pidfd_open %d", (int) pid);
+  if (parent_set_oom_score_adj (process, pid, err) < 0 || sync_send (sync, SYNC_GO, 0, NULL, err) < 0)
+    return -1;
+  if (process->terminal && parent_receive_console (sync, console_socket, master, err) < 0)
+    return -1;
+  return steal_fd (&pidfd);
+}

@@ -33,6 +33,12 @@ int parent_wait_forwarding (pid_t pid, int pidfd, int sfd);
  * terminal_proxy.  Returns 0, or -1 with ERR.  */
 int parent_receive_console (int sync, const char *console_socket, int *master, struct husk_err *err);
 
+/* Stage 2 announced PID over SYNC: open a pidfd of it, write PROCESS->oomScoreAdj, send SYNC_GO,
+ * and with a terminal take its pty master (parent_receive_console with CONSOLE_SOCKET, *MASTER).
+ * Returns the pidfd (close it), or -1 with ERR.  */
+int parent_adopt (int sync, pid_t pid, const struct husk_process *process, const char *console_socket,
+                  int *master, struct husk_err *err);
+
 /* A terminal_proxy on_signal callback: forward SI's signal (not SIGCHLD) through the pidfd *DATA.  */
 struct signalfd_siginfo;
 void parent_forward_signal (const struct signalfd_siginfo *si, void *data);

@@ -9,6 +9,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "spec.h"
+#include "json_gen.h"
 #include "util.h"
 
 static void
@@ -221,9 +222,6 @@ char *
 spec_default_json (bool rootless)
 {
   yajl_gen g = yajl_gen_alloc (NULL);
-  const unsigned char *buf;
-  size_t len;
-  char *out;
 
   if (g == NULL)
     abort ();
@@ -241,10 +239,5 @@ spec_default_json (bool rootless)
   gen_mounts (g, rootless);
   gen_linux (g, rootless);
   yajl_gen_map_close (g);
-  yajl_gen_get_buf (g, &buf, &len);
-  out = xmalloc (len + 1);
-  memcpy (out, buf, len);
-  out[len] = '\0';
-  yajl_gen_free (g);
-  return out;
+  return json_gen_finish (g);
 }

@@ -13,6 +13,7 @@
 
 #include "cgroup/cgroup.h"
 #include "state.h"
+#include "json_gen.h"
 #include "util.h"
 
 int
@@ -369,9 +370,6 @@ char *
 state_rec_json (const struct husk_state_rec *rec, const char *status, bool pretty)
 {
   yajl_gen g = yajl_gen_alloc (NULL);
-  const unsigned char *buf;
-  size_t len;
-  char *out;
 
   if (pretty)
     {
@@ -403,12 +401,7 @@ state_rec_json (const struct husk_state_rec *rec, const char *status, bool prett
       gen_str (g, rec->created);
     }
   yajl_gen_map_close (g);
-  yajl_gen_get_buf (g, &buf, &len);
-  out = xmalloc (len + 2);
-  memcpy (out, buf, len);
-  out[len] = '\0';
-  yajl_gen_free (g);
-  return out;
+  return json_gen_finish (g);
 }
 
 int

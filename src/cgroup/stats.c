@@ -19,6 +19,7 @@
 #include <yajl/yajl_gen.h>
 
 #include "cgroup/stats.h"
+#include "json_gen.h"
 #include "util.h"
 
 /* The largest control file read (io.stat grows with the number of devices).  */
@@ -651,9 +652,6 @@ char *
 stats_event_json (const char *type, const char *id, const struct cgroup_stats *st)
 {
   yajl_gen g = yajl_gen_alloc (NULL);
-  const unsigned char *buf;
-  size_t len;
-  char *out;
 
   yajl_gen_map_open (g);
   gen_key (g, "type");
@@ -666,12 +664,7 @@ stats_event_json (const char *type, const char *id, const struct cgroup_stats *s
       gen_stats (g, st);
     }
   yajl_gen_map_close (g);
-  yajl_gen_get_buf (g, &buf, &len);
-  out = xmalloc (len + 1);
-  memcpy (out, buf, len);
-  out[len] = '\0';
-  yajl_gen_free (g);
-  return out;
+  return json_gen_finish (g);
 }
 
 /* ---- --interval ---- */
