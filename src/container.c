@@ -211,7 +211,8 @@ int
 container_run (const struct husk_run_opts *o, struct husk_err *err)
 {
   cleanup_free char *bundle = NULL, *config = NULL, *rootfs = NULL;
-  cleanup_spec struct husk_spec *spec = NULL;
+  cleanup_spec struct husk_spec *loaded = NULL;
+  struct husk_spec *spec = o->spec;
   cleanup_close int statefd = -1, pidfd = -1, sfd = -1, fifofd = -1, master = -1;
   char created[64];
   struct husk_seccomp_bpf bpf = { 0 };
@@ -235,8 +236,11 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   bundle = realpath (o->bundle, NULL);
   if (bundle == NULL)
     return husk_err_set (err, errno, "bundle '%s'", o->bundle);
-  config = xasprintf ("%s/config.json", bundle);
-  spec = spec_load (config, err);
+  if (spec == NULL)
+    {
+      config = xasprintf ("%s/config.json", bundle);
+      spec = loaded = spec_load (config, err);
+    }
   if (spec == NULL || spec_validate (spec, "config.json", err) < 0 || check_supported (spec, err) < 0)
     return -1;
   hooks = spec->hooks;

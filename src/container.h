@@ -7,6 +7,8 @@
 
 #include "error.h"
 
+struct husk_spec;
+
 struct husk_run_opts
 {
   const char *root;     /* state root, e.g. /run/husk */
@@ -18,6 +20,10 @@ struct husk_run_opts
   const char *console_socket;
   unsigned int preserve_fds; /* --preserve-fds N */
   bool run; /* true: `run` (start at once, wait unless detach); false: `create` */
+  /* When not NULL, the container is made from this spec (borrowed, already validated or not: it is
+   * validated here) instead of BUNDLE/config.json; BUNDLE is still the directory a relative root.path
+   * and the hooks' state refer to (`husk sandbox` builds its spec in memory).  */
+  struct husk_spec *spec;
 };
 
 /* `husk create` (OPTS->run false): build the container up to the point where only execve is left,
@@ -32,8 +38,6 @@ struct husk_run_opts
  * (nothing is left behind then).  With DETACH, returns 0 once the process runs, and its state and
  * cgroup stay until `husk delete`.  runtime.md "create", "start".  */
 int container_run (const struct husk_run_opts *opts, struct husk_err *err);
-
-struct husk_spec;
 
 /* Run SPEC's poststart hooks (after the process of container ID, PID on the host, started) or its
  * poststop hooks (after the container was deleted), with the state JSON on stdin.  Failures are
