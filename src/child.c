@@ -112,6 +112,7 @@ stage2_setup (const struct husk_child_ctx *c, char **exe, bool *reported, struct
     .userns = ns_private (c->ns, HUSK_NS_USER),
     .cgroupns = ns_private (c->ns, HUSK_NS_CGROUP),
     .cgroup = c->cgroup,
+    .rootfs_mount = c->rootfs_mount,
   };
   cleanup_close int procfd = -1, peer = -1;
 

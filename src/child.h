@@ -30,6 +30,7 @@ struct husk_child_ctx
   const struct husk_seccomp_bpf *seccomp;
   int exec_fifo;       /* create: O_PATH fd of <state>/exec.fifo to wait on for `start`; run: -1 */
   unsigned int preserve_fds; /* fds 3..3+N-1 of the caller pass to the process */
+  int rootfs_mount;    /* the image overlay to attach on the rootfs (overlay.h), or -1 */
 };
 
 /* Stage 1, in the process husk cloned.  Never returns: exits 0 once stage 2 exists and its pid was

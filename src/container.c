@@ -26,6 +26,7 @@
 #include "hooks.h"
 #include "container.h"
 #include "ns/ns.h"
+#include "overlay.h"
 #include "ns/userns.h"
 #include "process.h"
 #include "seccomp.h"
@@ -213,7 +214,10 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   cleanup_free char *bundle = NULL, *config = NULL, *rootfs = NULL;
   cleanup_spec struct husk_spec *loaded = NULL;
   struct husk_spec *spec = o->spec;
-  cleanup_close int statefd = -1, pidfd = -1, sfd = -1, fifofd = -1, master = -1;
+  cleanup_close int statefd = -1, pidfd = -1, sfd = -1, fifofd = -1, master = -1, ovlfd = -1;
+  struct husk_overlay ovl = { 0 };
+  cleanup_free char *ovldir = NULL;
+  int has_ovl;
   char created[64];
   struct husk_seccomp_bpf bpf = { 0 };
   struct husk_ns_plan plan;
@@ -263,6 +267,24 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
     if (!S_ISDIR (st.st_mode))
       return husk_err_set (err, ENOTDIR, "config.json: root.path: '%s'", rootfs);
   }
+  /* An image bundle (husk image unpack): its rootfs is an overlay of the store's layers.  */
+  has_ovl = overlay_load (bundle, &ovl, err);
+  if (has_ovl < 0)
+    return -1;
+  if (has_ovl && (spec_namespace (spec, HUSK_NS_MOUNT) == NULL || spec_namespace (spec, HUSK_NS_MOUNT)->path != NULL))
+    {
+      overlay_release (&ovl);
+      return husk_err_set (err, 0, "config.json: linux.namespaces: an image rootfs (%s) needs a new mount namespace",
+                           OVERLAY_BUNDLE_FILE);
+    }
+  /* The layers belong to the host's root: in a new user namespace they would need idmapped layer
+   * mounts.  */
+  if (has_ovl && spec_namespace (spec, HUSK_NS_USER) != NULL)
+    {
+      overlay_release (&ovl);
+      return husk_err_set (err, 0, "config.json: linux.namespaces: an image rootfs (%s) in a user namespace: not supported yet",
+                           OVERLAY_BUNDLE_FILE);
+    }
   /* Compiled before the child exists, so a bad profile fails early and the child runs no libseccomp. */
   if (spec->linux != NULL && seccomp_compile (spec->linux->seccomp, &bpf, err) < 0)
     return -1;
@@ -282,9 +304,23 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   {
     struct husk_state st = { .id = o->id, .status = "creating", .bundle = bundle, .cgroup_path = cgroup_path (cg),
                              .created = created, .spec = spec };
-    if (state_write (statefd, &st, err) < 0 || state_write_cgroup_path (statefd, cgroup_path (cg), err) < 0)
+    if (state_write (statefd, &st, err) < 0 || state_write_path (statefd, "cgroup.path", cgroup_path (cg), err) < 0)
       goto fail;
   }
+  if (has_ovl)
+    {
+      /* Recorded before it is made, as the cgroup is.  The overlay itself is a detached mount that
+       * only the container's mount namespace ever holds.  */
+      ovldir = overlay_private_dir (&ovl, o->id);
+      if (state_write_path (statefd, "overlay.dir", ovldir, err) < 0 || overlay_make_private (&ovl, ovldir, err) < 0)
+        goto fail;
+      {
+        cleanup_free char *upper = xasprintf ("%s/upper", ovldir), *work = xasprintf ("%s/work", ovldir);
+        ovlfd = overlay_mount_fd (&ovl, upper, work, err);
+      }
+      if (ovlfd < 0)
+        goto fail;
+    }
   if (cgroup_make (cg, spec, err) < 0)
     goto fail;
   /* create: the container's process waits on this FIFO until `husk start` opens it.  */
@@ -327,6 +363,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
       struct husk_child_ctx ctx = {
         .spec = spec, .id = o->id, .bundle = bundle, .rootfs = rootfs, .sync_fd = sync[1], .ns = &plan,
         .cgroup = cg, .in_v2_cgroup = in_v2, .seccomp = &bpf, .exec_fifo = fifofd, .preserve_fds = preserve,
+        .rootfs_mount = ovlfd,
       };
       (void) close (sync[0]);
       child_stage1 (&ctx);
@@ -338,6 +375,8 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
     }
   (void) close (sync[1]);
   sync[1] = -1;
+  if (ovlfd >= 0)
+    (void) close (steal_fd (&ovlfd)); /* the child holds it now */
 
   if (plan.new_ns[HUSK_NS_USER])
     {
@@ -404,6 +443,8 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
       pid = -1;
       if (cgroup_destroy (cg, err) < 0)
         husk_warn ("%s, ignoring", err->msg);
+      if (ovldir != NULL && overlay_remove_private (ovldir, err) < 0)
+        husk_warn ("%s, ignoring", err->msg);
       (void) state_remove (o->root, o->id, &ignored);
       run_poststop (spec, o->id, bundle);
     }
@@ -416,6 +457,10 @@ fail:
   parent_kill (&stage1);
   parent_kill (&pid);
   (void) cgroup_destroy (cg, &ignored);
+  if (ovlfd >= 0)
+    (void) close (steal_fd (&ovlfd));
+  if (ovldir != NULL)
+    (void) overlay_remove_private (ovldir, &ignored);
   if (statefd >= 0)
     (void) state_remove (o->root, o->id, &ignored);
   if (pid_file_written)
@@ -432,6 +477,7 @@ out:
     if (sync[i] >= 0)
       (void) close (sync[i]);
   cgroup_free (cg);
+  overlay_release (&ovl);
   ns_plan_release (&plan);
   seccomp_bpf_release (&bpf);
   return ret;

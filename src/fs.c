@@ -455,3 +455,112 @@ fs_copy_tree (int srcfd, int dstfd, struct husk_err *err)
     return -1;
   return copy_attrs (dstfd, "", &st, err);
 }
+
+/* Remove every entry of the directory FD.  An entry that is a non-empty directory is not removed:
+ * its name is returned in *SUBDIR (free it) for the caller to descend into; NULL when FD is empty
+ * now.  Returns 0, or -1 with ERR.  */
+static int
+empty_dir_step (int fd, char **subdir, struct husk_err *err)
+{
+  cleanup_dir DIR *d = NULL;
+  int rfd = openat (fd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+  struct dirent *de;
+
+  *subdir = NULL;
+  if (rfd < 0 || (d = fdopendir (rfd)) == NULL)
+    {
+      int e = errno;
+      if (rfd >= 0)
+        (void) close (rfd);
+      return husk_err_set (err, e, "read a directory to remove it");
+    }
+  while ((errno = 0, de = readdir (d)) != NULL)
+    {
+      if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0)
+        continue;
+      if (unlinkat (fd, de->d_name, 0) == 0 || errno == ENOENT)
+        continue;
+      if (errno != EISDIR && errno != EPERM)
+        return husk_err_set (err, errno, "remove '%s'", de->d_name);
+      if (unlinkat (fd, de->d_name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+        continue;
+      if (errno != ENOTEMPTY && errno != EEXIST)
+        return husk_err_set (err, errno, "remove the directory '%s'", de->d_name);
+      *subdir = xstrdup (de->d_name);
+      return 0;
+    }
+  if (errno != 0)
+    return husk_err_set (err, errno, "read a directory to remove it");
+  return 0;
+}
+
+int
+fs_remove_tree (int dirfd, const char *name, struct husk_err *err)
+{
+  cleanup_close int fd = -1;
+  char **stack = NULL;
+  size_t depth = 0, cap = 0;
+  int ret = -1;
+
+  if (unlinkat (dirfd, name, 0) == 0 || errno == ENOENT)
+    return 0;
+  if (errno != EISDIR && errno != EPERM)
+    return husk_err_set (err, errno, "remove '%s'", name);
+  if (unlinkat (dirfd, name, AT_REMOVEDIR) == 0 || errno == ENOENT)
+    return 0;
+  fd = openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0)
+    return husk_err_set (err, errno, "open '%s' to remove it", name);
+  for (;;)
+    {
+      char *sub;
+      if (empty_dir_step (fd, &sub, err) < 0)
+        goto out;
+      if (sub != NULL)
+        {
+          int child = openat (fd, sub, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+          if (child < 0)
+            {
+              husk_err_set (err, errno, "open '%s' to remove it", sub);
+              free (sub);
+              goto out;
+            }
+          if (depth == cap)
+            stack = xrealloc (stack, (cap = cap ? 2 * cap : 64) * sizeof *stack);
+          stack[depth++] = sub;
+          (void) close (fd);
+          fd = child;
+          continue;
+        }
+      if (depth == 0)
+        break;
+      /* FD is empty: climb to its parent and remove it there.  */
+      {
+        int parent = openat (fd, "..", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
+        cleanup_free char *done = stack[--depth];
+        if (parent < 0)
+          {
+            husk_err_set (err, errno, "climb out of '%s' while removing it", done);
+            goto out;
+          }
+        (void) close (fd);
+        fd = parent;
+        if (unlinkat (fd, done, AT_REMOVEDIR) < 0 && errno != ENOENT)
+          {
+            husk_err_set (err, errno, "remove the directory '%s'", done);
+            goto out;
+          }
+      }
+    }
+  if (unlinkat (dirfd, name, AT_REMOVEDIR) < 0 && errno != ENOENT)
+    {
+      husk_err_set (err, errno, "remove the directory '%s'", name);
+      goto out;
+    }
+  ret = 0;
+out:
+  while (depth > 0)
+    free (stack[--depth]);
+  free (stack);
+  return ret;
+}

@@ -41,6 +41,14 @@ int fs_open_procfs (struct husk_err *err);
  * Returns 0, or -1 with ERR naming the entry.  */
 int fs_copy_tree (int srcfd, int dstfd, struct husk_err *err);
 
+/* Remove NAME under DIRFD and, when it is a directory, everything below it.  Nothing is followed:
+ * symlinks are removed as links, and the walk holds one directory fd at a time (it climbs back with
+ * "..", keeping the names on the heap), so a tree of any depth is removed without running out of
+ * fds or stack.  For trees no one else changes meanwhile (a dead container's upper directory, a
+ * layer being discarded).  A missing NAME is not an error.  Returns 0, or -1 with ERR naming the
+ * entry.  */
+int fs_remove_tree (int dirfd, const char *name, struct husk_err *err);
+
 /* True when FD is the character device 1:3 (/dev/null).  SECURITY.md CVE-2025-31133.  */
 bool fs_is_dev_null (int fd);
 

@@ -14,6 +14,7 @@
 
 #include "cgroup/cgroup.h"
 #include "container.h"
+#include "overlay.h"
 #include "spec.h"
 #include "lifecycle.h"
 #include "state.h"
@@ -255,7 +256,7 @@ container_delete (const char *root, const char *id, bool force, struct husk_err 
        * lock above proved the directory exists): with --force, still remove what the id names.  */
       if (!force)
         return -1;
-      cleanup_free char *path = state_read_cgroup_path (root, id);
+      cleanup_free char *path = state_read_path (root, id, "cgroup.path");
       husk_warn ("%s; removing container '%s' with its cgroup '%s'", err->msg, id, path != NULL ? path : "(unknown)");
       if (path != NULL)
         cg = cgroup_open (path, NULL, err);
@@ -275,6 +276,13 @@ container_delete (const char *root, const char *id, bool force, struct husk_err 
   /* cgroup_destroy kills what is left and removes the directories, waiting for the processes to go.  */
   ret = cg != NULL ? cgroup_destroy (cg, err) : 0;
   cgroup_free (cg);
+  /* An image rootfs's upper and work directories: the overlay went with the mount namespace.  */
+  if (ret == 0)
+    {
+      cleanup_free char *ovldir = state_read_path (root, id, "overlay.dir");
+      if (ovldir != NULL)
+        ret = overlay_remove_private (ovldir, err);
+    }
   if (ret < 0 || state_remove (root, id, err) < 0)
     return -1;
   if (rec.bundle != NULL)

@@ -685,7 +685,12 @@ mount_prepare_rootfs (struct husk_mount_ctx *ctx, struct husk_err *err)
 
   /* pivot_root needs the new root to be a mount point.  The rootfs path is the bundle's, trusted
    * as the bundle is.  */
-  if (mount (ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
+  if (ctx->rootfs_mount >= 0)
+    {
+      if (move_mount (ctx->rootfs_mount, "", AT_FDCWD, ctx->rootfs, MOVE_MOUNT_F_EMPTY_PATH) < 0)
+        return husk_err_set (err, errno, "attach the image overlay on the rootfs '%s'", ctx->rootfs);
+    }
+  else if (mount (ctx->rootfs, ctx->rootfs, NULL, MS_BIND | MS_REC, NULL) < 0)
     return husk_err_set (err, errno, "bind the rootfs '%s' onto itself", ctx->rootfs);
   ctx->rootfd = open (ctx->rootfs, O_PATH | O_DIRECTORY | O_CLOEXEC);
   if (ctx->rootfd < 0)

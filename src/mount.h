@@ -21,10 +21,13 @@ struct husk_mount_ctx
   bool userns;              /* the container has a new user namespace (no mknod; locked flags) */
   bool cgroupns;            /* the container has a new cgroup namespace */
   const struct husk_cgroup *cgroup; /* for `cgroup` mounts; may be NULL (no cgroup) */
+  int rootfs_mount;         /* a detached mount to attach on the rootfs instead of binding it (an
+                             * image bundle's overlay, overlay.h), or -1 */
 };
 
 /* Make "/" MS_REC|MS_SLAVE (or linux.rootfsPropagation's mode), bind the rootfs onto itself
- * (MS_BIND|MS_REC) so it is a mount point, and open it into CTX->rootfd.  For any rootfsPropagation
+ * (MS_BIND|MS_REC) so it is a mount point (or attach CTX->rootfs_mount there), and open it into
+ * CTX->rootfd.  For any rootfsPropagation
  * other than the default (rslave) the mount holding the rootfs is made private in the container's
  * namespace first, or pivot_root would fail with EINVAL.  Errors: the rootfs missing
  * or not a directory ("config.json: root.path: '/x/rootfs': No such file or directory").

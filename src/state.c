@@ -159,19 +159,19 @@ out:
 }
 
 int
-state_write_cgroup_path (int dirfd, const char *path, struct husk_err *err)
+state_write_path (int dirfd, const char *name, const char *path, struct husk_err *err)
 {
-  cleanup_close int fd = openat (dirfd, "cgroup.path", O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  cleanup_close int fd = openat (dirfd, name, O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
 
   if (fd < 0 || write_all (fd, path, strlen (path)) < 0 || fsync (fd) < 0)
-    return husk_err_set (err, errno, "write the state's cgroup.path");
+    return husk_err_set (err, errno, "write the state's %s", name);
   return 0;
 }
 
 char *
-state_read_cgroup_path (const char *root, const char *id)
+state_read_path (const char *root, const char *id, const char *name)
 {
-  cleanup_free char *file = xasprintf ("%s/%s/cgroup.path", root, id);
+  cleanup_free char *file = xasprintf ("%s/%s/%s", root, id, name);
   struct husk_err ignored;
   char *path = read_file_at (AT_FDCWD, file, 4096, NULL, &ignored);
 

@@ -79,12 +79,14 @@ int state_create (const char *root, const char *id, struct husk_err *err);
  * Returns 0, or -1 with ERR.  */
 int state_write (int dirfd, const struct husk_state *state, struct husk_err *err);
 
-/* Also record the cgroup PATH in the plain file "cgroup.path" of the state directory DIRFD, so that
- * `delete --force` finds the cgroup even when state.json is corrupt.  Returns 0, or -1 with ERR.  */
-int state_write_cgroup_path (int dirfd, const char *path, struct husk_err *err);
+/* Record the absolute PATH of something the container owns on the host in the plain file NAME of
+ * the state directory DIRFD, before it is made: "cgroup.path" (the cgroup), "overlay.dir" (an image
+ * rootfs's private directory), so that `delete --force` finds everything even when state.json is
+ * corrupt or husk died half-way.  Returns 0, or -1 with ERR.  */
+int state_write_path (int dirfd, const char *name, const char *path, struct husk_err *err);
 
-/* The cgroup path recorded by state_write_cgroup_path for ROOT/ID (free it), or NULL.  */
-char *state_read_cgroup_path (const char *root, const char *id);
+/* The path recorded by state_write_path as NAME for ROOT/ID (free it), or NULL.  */
+char *state_read_path (const char *root, const char *id, const char *name);
 
 /* Remove ROOT/ID and its files.  Missing is not an error.  Returns 0, or -1 with ERR.  */
 int state_remove (const char *root, const char *id, struct husk_err *err);
