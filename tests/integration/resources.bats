@@ -37,3 +37,45 @@ teardown() {
 	[ "${lines[1]}" = 33554432 ]
 	assert_no_leftovers
 }
+
+# block_device: "MAJOR:MINOR" of the whole disk holding / (blk-throttle refuses partitions), else of
+# the first disk in /sys/block; nothing when the machine has no block device.
+block_device() {
+	local d
+	d=$(mountpoint -d / 2>/dev/null)
+	if [ -n "$d" ] && [ -e "/sys/dev/block/$d/dev" ]; then
+		if [ -e "/sys/dev/block/$d/partition" ]; then
+			cat "/sys/dev/block/$d/../dev"
+		else
+			echo "$d"
+		fi
+		return
+	fi
+	for d in /sys/block/*/dev; do
+		[ -e "$d" ] && cat "$d" && return
+	done
+	return 0
+}
+
+@test "resources: blockIO throttle limits in v1 blkio, read back inside the container" {
+	[ -d /sys/fs/cgroup/blkio ] || skip "no cgroup v1 blkio hierarchy (cgroup v2: cgroupv2.bats)"
+	local dev
+	dev=$(block_device)
+	[ -n "$dev" ] || skip "no block device"
+	update_config '.linux.resources.blockIO = {
+		throttleReadBpsDevice: [{major: $maj, minor: $min, rate: 2097152}],
+		throttleWriteBpsDevice: [{major: $maj, minor: $min, rate: 1048576}],
+		throttleReadIOPSDevice: [{major: $maj, minor: $min, rate: 2000}],
+		throttleWriteIOPSDevice: [{major: $maj, minor: $min, rate: 3000}]}' \
+		--argjson maj "${dev%:*}" --argjson min "${dev#*:}"
+	local f=/sys/fs/cgroup/blkio/blkio.throttle
+	set_args /probe read $f.read_bps_device -- read $f.write_bps_device -- read $f.read_iops_device -- \
+		read $f.write_iops_device
+	husk run "$ID"
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = "$dev 2097152" ]
+	[ "${lines[1]}" = "$dev 1048576" ]
+	[ "${lines[2]}" = "$dev 2000" ]
+	[ "${lines[3]}" = "$dev 3000" ]
+	assert_no_leftovers
+}

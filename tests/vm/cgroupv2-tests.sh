@@ -1,13 +1,17 @@
 #!/bin/sh
-# cgroupv2-tests.sh [HUSK [PROBE [BUSYBOX [JQ]]]]: husk's cgroup v2 checks, run as root INSIDE a VM
-# whose only cgroup hierarchy is v2 (tests/vm/run-in-vm.sh; never on a host: it creates /husk-vm/*
-# cgroups).  Prints TAP ("1..7", then "ok N - ..." or "not ok N - ...") and exits 1 if a check failed.
-# Defaults: /work/main/husk, /work/main/tests/probe/probe, /bin/busybox (static), jq.
+# cgroupv2-tests.sh [HUSK [PROBE [BUSYBOX [JQ [BLOCKDEV]]]]]: husk's cgroup v2 checks, run as root
+# INSIDE a VM whose only cgroup hierarchy is v2 (tests/vm/run-in-vm.sh; never on a host: it creates
+# /husk-vm/* cgroups and writes to BLOCKDEV).  Prints TAP ("1..8", then "ok N - ...", "ok N - ... #
+# SKIP why" or "not ok N - ...") and exits 1 if a check failed.  Defaults: /work/main/husk,
+# /work/main/tests/probe/probe, /bin/busybox (static), jq, /dev/ram0 (a scratch block device of at
+# least 2 MiB whose contents are overwritten: run-in-vm.sh --module 'brd rd_nr=1 rd_size=8192';
+# "none" skips the blockIO check).
 
 HUSK=${1:-/work/main/husk}
 PROBE=${2:-/work/main/tests/probe/probe}
 BUSYBOX=${3:-/bin/busybox}
 JQ=${4:-jq}
+BLOCKDEV=${5:-/dev/ram0}
 T=$(mktemp -d /tmp/husk-cg2.XXXXXX) || exit 1
 ROOTFS=$T/rootfs
 CG=/sys/fs/cgroup/husk-vm
@@ -69,7 +73,7 @@ no_cgroup() {
 	[ ! -e "$CG/$1" ] || { say "left: $CG/$1"; return 1; }
 }
 
-echo "1..7"
+echo "1..8"
 mkdir -p "$ROOTFS/bin" "$ROOTFS/proc" "$ROOTFS/sys" "$ROOTFS/dev" "$ROOTFS/tmp" &&
 	cp "$BUSYBOX" "$ROOTFS/bin/busybox" && cp "$PROBE" "$ROOTFS/probe" &&
 	for a in sh cat dd echo sleep seq; do ln -s busybox "$ROOTFS/bin/$a"; done &&
@@ -147,15 +151,68 @@ tap 6 "device rules: deny c 1:11 w makes opening /dev/kmsg for writing fail (EPE
 error: EPERM
 ok"
 
-# 7. delete removes the cgroup (and `husk run` removed those of checks 1-3, 6).
+# 7. blockIO on BLOCKDEV (major:minor M:N): the four throttle lists become one io.max line
+# "M:N rbps=2097152 wbps=1048576 riops=2000 wiops=3000" and weight 500 io.weight "default 4950"
+# (iocost: 1 + (500 - 10) * 9999 / 990) or io.bfq.weight "default 500" (BFQ), as read through the
+# container's cgroup namespace.  Then the limits bite: direct I/O of 1 MiB written at 1 MiB/s and of
+# 2 MiB read at 2 MiB/s must each take >= 0.7 s (blk-throttle lets the first 100 ms slice through at
+# once), while the same I/O from the VM's root cgroup, unthrottled, must take < 0.35 s (else this
+# machine is too slow for the timing to prove anything).  Times in centiseconds from /proc/uptime.
+# The weight is set (and checked) only when the kernel has iocost or BFQ: io.weight needs one.
+uptime_cs() {
+	read -r u _ </proc/uptime && echo "${u%.*}${u#*.}"
+}
+block_io() {
+	dev=$(cat "/sys/class/block/${BLOCKDEV##*/}/dev") || return 1
+	maj=${dev%:*} min=${dev#*:}
+	a=$(uptime_cs)
+	dd if=/dev/zero of="$BLOCKDEV" bs=64k count=16 oflag=direct 2>/dev/null || return 1
+	b=$(uptime_cs)
+	dd if="$BLOCKDEV" of=/dev/null bs=64k count=32 iflag=direct 2>/dev/null || return 1
+	c=$(uptime_cs)
+	free_w=$((b - a)) free_r=$((c - b))
+	weight=null want_weight=
+	if [ -d /sys/module/bfq ]; then
+		weight=500 want_weight="
+io.bfq.weight=default 500"
+	elif [ -e /sys/fs/cgroup/io.cost.qos ]; then
+		weight=500 want_weight="
+io.weight=default 4950"
+	fi
+	bundle io ".linux.devices += [{path: \"$BLOCKDEV\", type: \"b\", major: $maj, minor: $min, fileMode: 432}]
+		| .linux.resources.devices += [{allow: true, type: \"b\", major: $maj, minor: $min, access: \"rw\"}]
+		| .linux.resources.blockIO = ({weight: $weight} | with_entries(select(.value != null)))
+		| .linux.resources.blockIO += {
+			throttleReadBpsDevice: [{major: $maj, minor: $min, rate: 2097152}],
+			throttleWriteBpsDevice: [{major: $maj, minor: $min, rate: 1048576}],
+			throttleReadIOPSDevice: [{major: $maj, minor: $min, rate: 2000}],
+			throttleWriteIOPSDevice: [{major: $maj, minor: $min, rate: 3000}]}" || return 1
+	# (one line: set_args takes one argument per line)
+	run io sh -c 'cd /sys/fs/cgroup && echo "io.max=$(cat io.max)"; for f in io.bfq.weight io.weight; do if [ -e $f ]; then echo "$f=$(cat $f)"; break; fi; done; t() { read -r u _ </proc/uptime && echo "${u%.*}${u#*.}"; }; a=$(t); dd if=/dev/zero of="$1" bs=64k count=16 oflag=direct 2>/dev/null || echo write-failed; b=$(t); dd if="$1" of=/dev/null bs=64k count=32 iflag=direct 2>/dev/null || echo read-failed; c=$(t); echo "write_cs=$((b - a)) read_cs=$((c - b))"' - "$BLOCKDEV"
+	say "unthrottled: write_cs=$free_w read_cs=$free_r"
+	[ "$rc" = 0 ] || return 1
+	[ "${out%$nl*}" = "io.max=$dev rbps=2097152 wbps=1048576 riops=2000 wiops=3000$want_weight" ] || return 1
+	last=${out##*$nl} w=${last#write_cs=} w=${w%% *} r=${last##*read_cs=}
+	case "$w$r" in '' | *[!0-9]*) return 1 ;; esac
+	[ "$w" -ge 70 ] && [ "$r" -ge 70 ] && [ "$free_w" -lt 35 ] && [ "$free_r" -lt 35 ]
+}
+nl='
+'
+if [ "$BLOCKDEV" = none ]; then
+	echo "ok 7 - blockIO: io.max and io.weight read back, throttling bites # SKIP no block device"
+else
+	tap 7 "blockIO: io.max and io.weight read back inside the container, bps limits slow direct I/O" block_io
+fi
+
+# 8. delete removes the cgroup (and `husk run` removed those of checks 1-3, 6, 7).
 delete_cleans() {
 	h kill live KILL
 	sleep 1
 	h delete --force live || return 1
-	for c in res oom pids dev live; do no_cgroup $c || return 1; done
+	for c in res oom pids dev io live; do no_cgroup $c || return 1; done
 	[ ! -e "$CG" ] || rmdir "$CG" || { say "left in $CG: $(ls "$CG")"; return 1; }
 }
-tap 7 "delete leaves no cgroup directory behind" delete_cleans
+tap 8 "delete leaves no cgroup directory behind" delete_cleans
 
 rm -rf "$T"
 exit $failed

@@ -1,27 +1,40 @@
 #!/bin/bash
-# run-in-vm.sh [PATH...] -- COMMAND [ARG...]: run COMMAND as root in a throw-away QEMU (TCG) VM whose
-# only cgroup hierarchy is cgroup v2 (the kernel boots with cgroup_no_v1=all), mounted at
-# /sys/fs/cgroup with every controller enabled for the root's children.
+# run-in-vm.sh [--module 'NAME [PARAM=VALUE...]']... [PATH...] -- COMMAND [ARG...]: run COMMAND as
+# root in a throw-away QEMU (TCG) VM whose only cgroup hierarchy is cgroup v2 (the kernel boots with
+# cgroup_no_v1=all), mounted at /sys/fs/cgroup with every controller enabled for the root's children.
 #
 # Each PATH (file or directory) is copied into the VM at the same absolute path; a named file that is
 # a dynamic ELF binary brings the libraries ldd lists.  The userland is a static busybox plus the
-# host's /bin/sh.  COMMAND's stdout and stderr come back on ours, its exit status becomes ours; 124:
-# the VM timed out, 125: the VM stopped without a status (its console log goes to stderr).
+# host's /bin/sh.  Each --module is the kernel module NAME of the VM's kernel (from /lib/modules/
+# VERSION, decompressed here when it is .xz/.zst/.gz; its dependencies are not resolved: name them
+# first), insmod-ed with its PARAMs (no spaces in values) before COMMAND runs; a module that fails to
+# load is reported on stderr and COMMAND runs anyway (e.g. --module 'brd rd_nr=1 rd_size=8192' gives
+# /dev/ram0, block device 1:0 of 8 MiB).  COMMAND's stdout and stderr come back on ours, its exit
+# status becomes ours; 124: the VM timed out, 125: the VM stopped without a status (its console log
+# goes to stderr); 2: bad usage, or a PATH or module not found.
 #
 # Environment: VM_KERNEL (default: the newest /boot/vmlinuz-*), VM_MEM (MiB, 512), VM_CPUS (2),
 # VM_TIMEOUT (seconds, 300).  Needs (Debian): qemu-system-x86 linux-image-amd64 busybox-static cpio
-# xz-utils.  Root is not needed.
+# xz-utils (zstd for .zst modules).  Root is not needed.
 set -euo pipefail
 
+usage() {
+	sed -n '2,19s/^# \{0,1\}//p' "$0" >&2
+	exit 2
+}
+
+modules=()
+while [ "${1:-}" = --module ]; do
+	[ $# -ge 2 ] && [ -n "$2" ] || usage
+	modules+=("$2")
+	shift 2
+done
 paths=()
 while [ $# -gt 0 ] && [ "$1" != -- ]; do
 	paths+=("$1")
 	shift
 done
-[ "${1:-}" = -- ] && [ $# -ge 2 ] || {
-	sed -n '2,13s/^# \{0,1\}//p' "$0" >&2
-	exit 2
-}
+[ "${1:-}" = -- ] && [ $# -ge 2 ] || usage
 shift
 
 KERNEL=${VM_KERNEL:-$(ls /boot/vmlinuz-* | sort -V | tail -n1)}
@@ -62,13 +75,32 @@ for p in /bin/sh "${paths[@]}"; do
 	done
 done
 
+# Kernel modules: /modules/NAME.ko (uncompressed: busybox insmod may not decompress), and
+# /modules/list, one line "NAME PARAM..." each, in the given order.
+if [ ${#modules[@]} -gt 0 ]; then
+	mkdir -p "$S/modules"
+	for m in "${modules[@]}"; do
+		read -r name params <<<"$m"
+		ko=$(find "/lib/modules/${KERNEL##*/vmlinuz-}/kernel" -type f \( -name "$name.ko" -o \
+			-name "$name.ko.xz" -o -name "$name.ko.zst" -o -name "$name.ko.gz" \) -print -quit 2>/dev/null || true)
+		[ -n "$ko" ] || { echo "run-in-vm: no module '$name' for kernel ${KERNEL##*/vmlinuz-}" >&2; exit 2; }
+		case $ko in
+		*.xz) xz -dc "$ko" >"$S/modules/$name.ko" ;;
+		*.zst) zstd -qdc "$ko" >"$S/modules/$name.ko" ;;
+		*.gz) gzip -dc "$ko" >"$S/modules/$name.ko" ;;
+		*) cp "$ko" "$S/modules/$name.ko" ;;
+		esac
+		echo "$name $params" >>"$S/modules/list"
+	done
+fi
+
 # The command, quoted for sh (a'b -> 'a'\''b').
 printf 'exec' >"$S/cmd"
 printf " '%s'" "${@//\'/\'\\\'\'}" >>"$S/cmd"
 
 # /init.  pivot_root(2) fails (EINVAL) on the initial rootfs, so stage 1 makes a bind mount of it
-# the root; stage 2 mounts the usual filesystems and cgroup2, runs the command with stdout, stderr
-# and the exit status on serial ports ttyS1..3, and powers off.
+# the root; stage 2 mounts the usual filesystems and cgroup2, loads the modules, runs the command
+# with stdout, stderr and the exit status on serial ports ttyS1..3, and powers off.
 cat >"$S/init" <<'EOF'
 #!/bin/busybox sh
 if [ "$1" != stage2 ]; then
@@ -94,6 +126,12 @@ for c in $(cat /sys/fs/cgroup/cgroup.controllers); do
 	echo "+$c" >/sys/fs/cgroup/cgroup.subtree_control
 done
 for t in 1 2 3; do stty -F /dev/ttyS$t -opost; done
+if [ -f /modules/list ]; then
+	while read -r name params; do
+		insmod "/modules/$name.ko" $params 2>/dev/ttyS2 ||
+			echo "run-in-vm: insmod $name${params:+ $params} failed" >/dev/ttyS2
+	done </modules/list
+fi
 cd /
 /bin/sh /cmd </dev/null >/dev/ttyS1 2>/dev/ttyS2
 echo $? >/dev/ttyS3
