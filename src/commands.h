@@ -11,6 +11,9 @@ struct husk_globals
 {
   const char *root; /* state root: --root, default /run/husk (or $XDG_RUNTIME_DIR/husk) */
   bool systemd_cgroup;
+  const char *log_path;   /* --log, or NULL */
+  const char *log_format; /* --log-format as given, or NULL */
+  bool debug;
 };
 
 /* Each command parses its own options from ARGC/ARGV (ARGV[0] is the command name).  Returns the
@@ -30,5 +33,7 @@ int cmd_update (const struct husk_globals *g, int argc, char **argv, struct husk
 int cmd_events (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_ps (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_spec (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_sandbox (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+int cmd_image (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 
 #endif

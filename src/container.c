@@ -439,7 +439,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
     {
       if (master >= 0)
         parent_proxy_console (master, pidfd, sfd);
-      ret = parent_wait_forwarding (pid, pidfd, sfd);
+      ret = parent_wait_forwarding (pid, pidfd, sfd, o->kill_uncaught);
       pid = -1;
       if (cgroup_destroy (cg, err) < 0)
         husk_warn ("%s, ignoring", err->msg);

@@ -24,6 +24,9 @@ struct husk_run_opts
    * validated here) instead of BUNDLE/config.json; BUNDLE is still the directory a relative root.path
    * and the hooks' state refer to (`husk sandbox` builds its spec in memory).  */
   struct husk_spec *spec;
+  /* `husk sandbox`: SIGKILL the process after forwarding a signal that would end a plain process
+   * but that it leaves at its default, which pid 1 of a pid namespace ignores (parent_wait_forwarding). */
+  bool kill_uncaught;
 };
 
 /* `husk create` (OPTS->run false): build the container up to the point where only execve is left,

@@ -687,7 +687,7 @@ exec_run (const struct husk_exec_opts *o, struct husk_err *err)
     }
   if (!o->detach && master >= 0)
     parent_proxy_console (master, pidfd, sfd);
-  ret = o->detach ? 0 : parent_wait_forwarding (pid, pidfd, sfd);
+  ret = o->detach ? 0 : parent_wait_forwarding (pid, pidfd, sfd, false);
   goto out;
 
 fail:

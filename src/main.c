@@ -38,6 +38,8 @@ static const struct command commands[] = {
   { "ps", cmd_ps, false, "list the processes of a container" },
   { "features", cmd_features, false, "print what this husk supports (JSON, features.md)" },
   { "spec", cmd_spec, false, "write a default config.json" },
+  { "sandbox", cmd_sandbox, true, "run one command in a throw-away sandbox, no bundle needed" },
+  { "image", cmd_image, false, "unpack OCI images into bundles; list, remove, gc the layer store" },
 };
 
 static void
@@ -94,9 +96,10 @@ main (int argc, char **argv, char **envp)
         root = xstrdup (optarg);
         break;
       case 'l':
-        log_path = optarg;
+        log_path = g.log_path = optarg;
         break;
       case 'f':
+        g.log_format = optarg;
         if (strcmp (optarg, "json") == 0)
           format = HUSK_LOG_JSON;
         else if (strcmp (optarg, "text") == 0)
@@ -108,7 +111,7 @@ main (int argc, char **argv, char **envp)
           }
         break;
       case 'd':
-        debug = true;
+        debug = g.debug = true;
         break;
       case 's':
         g.systemd_cgroup = true;

@@ -7,6 +7,7 @@
 #include <poll.h>
 #include <signal.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/signalfd.h>
 #include <sys/syscall.h>
 #include <sys/wait.h>
@@ -55,9 +56,56 @@ parent_write_pid_file (const char *path, pid_t pid, struct husk_err *err)
   return 0;
 }
 
-int
-parent_wait_forwarding (pid_t pid, int pidfd, int sfd)
+/* True when the default action of SIG ends the process (terminate or core dump).  */
+static bool
+sig_default_ends (int sig)
 {
+  switch (sig)
+    {
+    case SIGCHLD:
+    case SIGCONT:
+    case SIGURG:
+    case SIGWINCH:
+    case SIGSTOP:
+    case SIGTSTP:
+    case SIGTTIN:
+    case SIGTTOU:
+      return false;
+    default:
+      return sig > 0 && sig < NSIG;
+    }
+}
+
+/* True when PID leaves SIG at its default action: neither caught nor ignored (SigCgt and SigIgn
+ * of /proc/PID/status).  False when that cannot be read.  */
+static bool
+sig_at_default (pid_t pid, int sig)
+{
+  char path[32], buf[4096];
+  unsigned long long cgt = 0, ign = 0;
+  ssize_t n;
+  int fd;
+
+  (void) snprintf (path, sizeof path, "/proc/%d/status", (int) pid);
+  fd = open (path, O_RDONLY | O_CLOEXEC);
+  if (fd < 0)
+    return false;
+  n = read (fd, buf, sizeof buf - 1);
+  (void) close (fd);
+  if (n <= 0)
+    return false;
+  buf[n] = '\0';
+  const char *c = strstr (buf, "\nSigIgn:"), *d = strstr (buf, "\nSigCgt:");
+  if (c == NULL || d == NULL || sscanf (c, "\nSigIgn: %llx", &ign) != 1 || sscanf (d, "\nSigCgt: %llx", &cgt) != 1)
+    return false;
+  return ((ign | cgt) & (1ULL << (sig - 1))) == 0;
+}
+
+int
+parent_wait_forwarding (pid_t pid, int pidfd, int sfd, bool kill_uncaught)
+{
+  int escalated = 0;
+
   for (;;)
     {
       struct pollfd fds[2] = { { .fd = pidfd, .events = POLLIN }, { .fd = sfd, .events = POLLIN } };
@@ -70,10 +118,18 @@ parent_wait_forwarding (pid_t pid, int pidfd, int sfd)
         {
           if (waitpid (pid, &status, 0) != pid)
             return 255;
+          if (WIFSIGNALED (status) && WTERMSIG (status) == SIGKILL && escalated != 0)
+            return 128 + escalated;
           return WIFEXITED (status) ? WEXITSTATUS (status) : 128 + WTERMSIG (status);
         }
       if (fds[1].revents != 0 && read (sfd, &si, sizeof si) == sizeof si && si.ssi_signo != SIGCHLD)
-        (void) syscall (SYS_pidfd_send_signal, pidfd, (int) si.ssi_signo, NULL, 0);
+        {
+          int sig = (int) si.ssi_signo;
+          bool escalate = kill_uncaught && sig_default_ends (sig) && sig_at_default (pid, sig);
+          (void) syscall (SYS_pidfd_send_signal, pidfd, sig, NULL, 0);
+          if (escalate && syscall (SYS_pidfd_send_signal, pidfd, SIGKILL, NULL, 0) == 0 && escalated == 0)
+            escalated = sig;
+        }
     }
 }
 

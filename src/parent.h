@@ -3,6 +3,7 @@
 #ifndef HUSK_PARENT_H
 #define HUSK_PARENT_H
 
+#include <stdbool.h>
 #include <sys/types.h>
 
 #include "error.h"
@@ -24,9 +25,11 @@ int parent_write_pid_file (const char *path, pid_t pid, struct husk_err *err);
 
 /* Wait for husk's child PID, forwarding every signal read from the signalfd SFD (husk blocks them
  * all) to it through PIDFD; its end is seen on PIDFD, not through SIGCHLD, which a caller may have set
- * to be ignored.  Returns its exit status as a shell reports it (128+N for death by signal N; 255 if
- * waiting failed).  */
-int parent_wait_forwarding (pid_t pid, int pidfd, int sfd);
+ * to be ignored.  With KILL_UNCAUGHT, a forwarded signal whose default action ends a process and
+ * that PID leaves at its default (pid 1 of a pid namespace then ignores it) is followed by SIGKILL,
+ * and the status reports death by the forwarded signal, as for a plain process.  Returns its exit
+ * status as a shell reports it (128+N for death by signal N; 255 if waiting failed).  */
+int parent_wait_forwarding (pid_t pid, int pidfd, int sfd, bool kill_uncaught);
 
 /* With process.terminal: take the pty master stage 2 sends over the sync socket SYNC (SYNC_CONSOLE +
  * one fd), then hand it to CONSOLE_SOCKET when given (*MASTER stays -1), or keep it in *MASTER for
