@@ -204,13 +204,14 @@ gen_linux (yajl_gen g)
     gen_string (g, spec_cap_name (cap));
   (void) yajl_gen_array_close (g);
 
-  /* v1 (and hybrid) and v2 hierarchies are driven directly; --systemd-cgroup is refused;
-   * linux.resources.rdma is refused.  */
+  /* v1 (and hybrid) and v2 hierarchies are driven directly; --systemd-cgroup makes a transient
+   * unit of systemd's system instance (cgroup/systemd.h; no user instance); linux.resources.rdma is
+   * refused.  */
   gen_string (g, "cgroup");
   (void) yajl_gen_map_open (g);
   gen_key_bool (g, "v1", true);
   gen_key_bool (g, "v2", true);
-  gen_key_bool (g, "systemd", false);
+  gen_key_bool (g, "systemd", true);
   gen_key_bool (g, "systemdUser", false);
   gen_key_bool (g, "rdma", false);
   (void) yajl_gen_map_close (g);

@@ -250,8 +250,6 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   hooks = spec->hooks;
   if (pass_fds (spec, o->preserve_fds, &preserve, err) < 0 || pass_notify_socket (spec, err) < 0)
     return -1;
-  if (o->systemd_cgroup)
-    return husk_err_set (err, 0, "--systemd-cgroup: not supported yet");
   /* Someone must receive the pty master: the console socket, or `run` itself in the foreground.  */
   if (spec->process->terminal && o->console_socket == NULL && (!o->run || o->detach))
     return husk_err_set (err, 0, "config.json: process.terminal: needs --console-socket with %s",
@@ -291,7 +289,7 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   if (ns_plan_make (spec, &plan, err) < 0)
     goto fail_early;
 
-  cg = cgroup_prepare (spec, o->id, err);
+  cg = cgroup_prepare_driver (spec, o->id, o->systemd_cgroup, err);
   if (cg == NULL)
     goto fail_early;
   rfc3339_now (created, sizeof created);

@@ -19,6 +19,7 @@
 #include "cgroup/cgroup.h"
 #include "cgroup/devices.h"
 #include "cgroup/resources.h"
+#include "cgroup/systemd.h"
 #include "util.h"
 
 #define CGROUP_ROOT "/sys/fs/cgroup"
@@ -42,7 +43,18 @@ struct husk_cgroup
   char *path;
   struct hierarchy h[MAX_HIERARCHIES];
   size_t n;
+  /* The systemd driver (systemd.h), when sd.unit is not NULL: systemd makes and removes the unit,
+   * everything else is the cgroupfs code below.  */
+  struct systemd_cgroup_path sd;
+  struct systemd_bus *bus;  /* connected by cgroup_prepare; by cgroup_destroy after cgroup_open */
+  struct systemd_pin pin;   /* holds the new scope until stage 1 is in it */
+  bool unit_owned;          /* the unit is this container's: started here, or recorded as such */
+  char *description;        /* "husk container ID" */
+  char *unit_record;        /* SYSTEMD_RECORD + unit, what cgroup_made_top returns */
 };
+
+/* What cgroup_made_top records for a cgroup of the systemd driver, before the unit's name.  */
+#define SYSTEMD_RECORD "systemd:"
 
 int
 cgroup_detect_mode (struct husk_err *err)
@@ -71,6 +83,11 @@ cgroup_free (struct husk_cgroup *cg)
 {
   if (cg == NULL)
     return;
+  systemd_pin_release (&cg->pin);
+  systemd_bus_close (cg->bus);
+  systemd_path_release (&cg->sd);
+  free (cg->description);
+  free (cg->unit_record);
   for (size_t i = 0; i < cg->n; i++)
     {
       free (cg->h[i].mount);
@@ -331,10 +348,25 @@ bad_path (const char *p)
   return false;
 }
 
+/* A zeroed cgroup, with no pin process.  */
+static struct husk_cgroup *
+cgroup_new (void)
+{
+  struct husk_cgroup *cg = xcalloc (1, sizeof *cg);
+  cg->pin = (struct systemd_pin) SYSTEMD_PIN_NONE;
+  return cg;
+}
+
 struct husk_cgroup *
 cgroup_prepare (const struct husk_spec *spec, const char *id, struct husk_err *err)
 {
-  struct husk_cgroup *cg = xcalloc (1, sizeof *cg);
+  return cgroup_prepare_driver (spec, id, false, err);
+}
+
+struct husk_cgroup *
+cgroup_prepare_driver (const struct husk_spec *spec, const char *id, bool systemd, struct husk_err *err)
+{
+  struct husk_cgroup *cg = cgroup_new ();
   const struct husk_linux *lx = spec->linux;
   const char *cfg = lx != NULL ? lx->cgroups_path : NULL;
   cleanup_free char *path = NULL;
@@ -347,13 +379,26 @@ cgroup_prepare (const struct husk_spec *spec, const char *id, struct husk_err *e
   if (lx != NULL && lx->resources != NULL
       && resources_check (lx->resources, cg->mode == HUSK_CGROUP_UNIFIED, err) < 0)
     goto fail;
-  if (cfg != NULL && (bad_path (cfg) || strchr (cfg, ':') != NULL))
+  if (systemd || systemd_path_syntax (cfg))
+    {
+      /* The systemd driver: the path is the unit's; the bus is needed now, so that a host without
+       * systemd fails here, before anything exists.  */
+      if (systemd_parse_path (cfg, id, &cg->sd, err) < 0)
+        goto fail;
+      path = xstrdup (cg->sd.path);
+      cg->description = xasprintf ("husk container %s", id);
+      cg->bus = systemd_bus_open (err);
+      if (cg->bus == NULL)
+        goto fail;
+    }
+  else if (cfg != NULL && bad_path (cfg))
     {
       husk_err_set (err, 0, "config.json: linux.cgroupsPath: invalid path '%s'", cfg);
       goto fail;
     }
-  /* Absent: "/husk/<id>" under each hierarchy root, never inside the caller's own cgroup.  */
-  path = cfg == NULL || *cfg == '\0' ? xasprintf ("/husk/%s", id) : xstrdup (cfg);
+  else
+    /* Absent: "/husk/<id>" under each hierarchy root, never inside the caller's own cgroup.  */
+    path = cfg == NULL || *cfg == '\0' ? xasprintf ("/husk/%s", id) : xstrdup (cfg);
   if (find_hierarchies (cg, err) < 0)
     goto fail;
   for (size_t i = 0; i < cg->n; i++)
@@ -379,9 +424,73 @@ fail:
   return NULL;
 }
 
+/* Point every hierarchy of CG at PATH (absolute, from the hierarchy root).  */
+static void
+cgroup_relocate (struct husk_cgroup *cg, const char *path)
+{
+  free (cg->path);
+  cg->path = xstrdup (path);
+  for (size_t i = 0; i < cg->n; i++)
+    {
+      free (cg->h[i].rel);
+      free (cg->h[i].dir);
+      cg->h[i].rel = xstrdup (path);
+      cg->h[i].dir = xasprintf ("%s%s", cg->h[i].mount, path);
+    }
+}
+
+/* The systemd driver's part of cgroup_make: start the unit (a scope holding the pin process, or a
+ * slice) with SPEC's resources as properties, and check where systemd put it.  */
+static int
+systemd_make (struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err)
+{
+  struct systemd_map_opts o = {
+    .v2 = cg->mode == HUSK_CGROUP_UNIFIED, .version = systemd_bus_version (cg->bus), .description = cg->description,
+  };
+  struct systemd_props props;
+  cleanup_free char *where = NULL;
+  int r;
+
+  if (!cg->sd.is_slice)
+    {
+      if (systemd_pin_start (&cg->pin, err) < 0)
+        return -1;
+      o.pid = cg->pin.pid;
+    }
+  if (systemd_unit_properties (&cg->sd, spec, &o, &props, err) < 0)
+    return -1;
+  r = systemd_bus_start_unit (cg->bus, cg->sd.unit, &props, err);
+  systemd_props_release (&props);
+  if (r < 0)
+    return -1;
+  cg->unit_owned = true;
+  cg->unit_record = xasprintf (SYSTEMD_RECORD "%s", cg->sd.unit);
+  if (cg->sd.is_slice)
+    return 0;
+  /* Where the pin is now.  A systemd whose root is not the hierarchy's root (no cgroup namespace)
+   * puts it at "<its root>/<our path>": follow it; anything else is not the unit we asked for.  */
+  where = systemd_pid_cgroup (cg->pin.pid, cg->mode == HUSK_CGROUP_LEGACY, err);
+  if (where == NULL)
+    return husk_err_prefix (err, "systemd cgroup driver: unit '%s'", cg->sd.unit);
+  size_t wl = strlen (where), pl = strlen (cg->path);
+  if (wl < pl || strcmp (where + wl - pl, cg->path) != 0)
+    return husk_err_set (err, 0, "systemd cgroup driver: unit '%s' is in cgroup '%s', not '%s'", cg->sd.unit,
+                         where, cg->path);
+  if (wl > pl)
+    {
+      husk_debug ("systemd cgroup driver: unit '%s' is in '%s'", cg->sd.unit, where);
+      cgroup_relocate (cg, where);
+    }
+  return 0;
+}
+
 int
 cgroup_make (struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err)
 {
+  /* systemd first: it makes the unit's directories; the loop below makes those it does not (v1
+   * hierarchies of controllers systemd leaves alone), then devices and resources as always.  */
+  if (cg->sd.unit != NULL && systemd_make (cg, spec, err) < 0)
+    return -1;
   for (size_t i = 0; i < cg->n; i++)
     {
       /* A parent directory shared with another container may vanish between our mkdirs when that
@@ -404,6 +513,8 @@ cgroup_made_top (const struct husk_cgroup *cg)
 {
   const char *top = NULL;
 
+  if (cg->sd.unit != NULL)
+    return cg->unit_record;
   for (size_t i = 0; i < cg->n; i++)
     if (cg->h[i].n_made > 0)
       {
@@ -417,7 +528,7 @@ cgroup_made_top (const struct husk_cgroup *cg)
 struct husk_cgroup *
 cgroup_open (const char *path, const char *made_top, struct husk_err *err)
 {
-  struct husk_cgroup *cg = xcalloc (1, sizeof *cg);
+  struct husk_cgroup *cg = cgroup_new ();
   int mode;
 
   if (path == NULL || *path != '/' || bad_path (path))
@@ -432,6 +543,21 @@ cgroup_open (const char *path, const char *made_top, struct husk_err *err)
   if (find_hierarchies (cg, err) < 0)
     goto fail;
   cg->path = xstrdup (path);
+  if (made_top != NULL && has_prefix (made_top, SYSTEMD_RECORD))
+    {
+      /* Made by the systemd driver: cgroup_destroy stops the unit (and makes no other parents).  */
+      const char *unit = made_top + strlen (SYSTEMD_RECORD);
+      if (!systemd_unit_name_valid (unit))
+        {
+          husk_err_set (err, 0, "invalid recorded systemd unit '%s'", unit);
+          goto fail;
+        }
+      cg->sd.unit = xstrdup (unit);
+      cg->sd.is_slice = strlen (unit) > 6 && strcmp (unit + strlen (unit) - 6, ".slice") == 0;
+      cg->unit_record = xstrdup (made_top);
+      cg->unit_owned = true;
+      made_top = NULL;
+    }
   for (size_t i = 0; i < cg->n; i++)
     {
       struct hierarchy *h = &cg->h[i];
@@ -523,6 +649,8 @@ cgroup_enter_self (const struct husk_cgroup *cg, bool in_v2, struct husk_err *er
       if (fd < 0 || write_file_at (fd, h->v2 ? "cgroup.procs" : "tasks", "0", 1, err) < 0)
         return husk_err_set (err, errno, "enter cgroup '%s'", h->dir);
     }
+  /* The systemd driver's scope has its first process now: the pin can go.  */
+  systemd_pin_kill (&cg->pin);
   return 0;
 }
 
@@ -543,6 +671,30 @@ kill_procs (const char *dir)
   return n;
 }
 
+/* Stop CG's unit: the processes are killed first (StopUnit would send SIGTERM and wait up to
+ * systemd's stop timeout), and an empty scope that systemd already stopped is fine.  A failure is a
+ * warning: the cgroupfs removal that follows is what delete needs, and an emptied scope goes away
+ * by itself.  */
+static void
+systemd_stop (struct husk_cgroup *cg)
+{
+  struct husk_err e;
+
+  if (cgroup_path_frozen (cg->path))
+    {
+      (void) cgroup_signal_all (cg, SIGKILL, &e);
+      (void) cgroup_freeze (cg, false, &e);
+    }
+  (void) cgroup_signal_all (cg, SIGKILL, &e);
+  if (cg->bus == NULL)
+    cg->bus = systemd_bus_open (&e);
+  if (cg->bus == NULL || systemd_bus_stop_unit (cg->bus, cg->sd.unit, &e) < 0)
+    {
+      char text[HUSK_ERR_MSG_MAX + 128];
+      husk_warn ("%s, removing its cgroup without systemd", husk_err_text (&e, text, sizeof text));
+    }
+}
+
 int
 cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err)
 {
@@ -550,6 +702,15 @@ cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err)
 
   if (cg == NULL)
     return 0;
+  if (cg->sd.unit != NULL)
+    {
+      systemd_pin_release (&cg->pin);
+      /* A unit that is not ours (its start failed: another container's of the same name, perhaps)
+       * is left alone, and with it the directories, which husk did not make.  */
+      if (!cg->unit_owned)
+        return 0;
+      systemd_stop (cg);
+    }
   /* Frozen tasks do not die until thawed: kill them, then thaw (delete --force of a paused one).  */
   if (cg->path != NULL && cgroup_path_frozen (cg->path))
     {

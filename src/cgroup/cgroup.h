@@ -30,17 +30,30 @@ int cgroup_detect_mode (struct husk_err *err);
  * cgroup (free with cgroup_free), or NULL with ERR.  */
 struct husk_cgroup *cgroup_prepare (const struct husk_spec *spec, const char *id, struct husk_err *err);
 
+/* As cgroup_prepare, choosing the driver: the systemd driver (systemd.h) when SYSTEMD
+ * (--systemd-cgroup) or when linux.cgroupsPath has the form "slice:prefix:name", else cgroupfs.
+ * With systemd the path is the unit's ("/system.slice/husk-ID.scope" for an absent cgroupsPath),
+ * and the system bus is connected here (libsystemd is loaded then, never by the cgroupfs driver):
+ * "systemd cgroup driver: cannot connect to the system bus: ..." when it cannot be, with nothing
+ * made.  cgroup_make then starts the unit, and cgroup_destroy stops it; everything else (devices,
+ * resources, freeze, stats, kill, ps, update) is the cgroupfs code on the unit's directories.  */
+struct husk_cgroup *cgroup_prepare_driver (const struct husk_spec *spec, const char *id, bool systemd,
+                                           struct husk_err *err);
+
 /* Make CG's directories (missing parents too, remembering which), apply the device allowlist (always
  * from deny-all, see devices.h) and linux.resources (see resources.h).  On failure the caller runs cgroup_destroy, which removes what was
  * made.  Returns 0, or -1 with ERR.  */
 int cgroup_make (struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err);
 
 /* The shallowest directory cgroup_make created ("/husk-test"), relative to the hierarchy root, or NULL
- * when it made none; recorded in the state so a later `delete` removes the parents it made.  */
+ * when it made none; recorded in the state so a later `delete` removes the parents it made.  With
+ * the systemd driver, "systemd:UNIT" once the unit started (NULL before), so that `delete` stops it.  */
 const char *cgroup_made_top (const struct husk_cgroup *cg);
 
 /* The cgroup recorded as PATH (absolute, from cgroup_path) and MADE_TOP (from cgroup_made_top, may be
- * NULL), for commands run after the one that made it (kill, delete, ps).  Returns it, or NULL with ERR. */
+ * NULL), for commands run after the one that made it (kill, delete, ps).  A MADE_TOP "systemd:UNIT"
+ * makes cgroup_destroy stop UNIT through systemd (connecting only then).  Returns it, or NULL with
+ * ERR. */
 struct husk_cgroup *cgroup_open (const char *path, const char *made_top, struct husk_err *err);
 
 /* The pids in CG (malloc'd array into *PIDS, count into *N).  Returns 0, or -1 with ERR.  */
@@ -53,7 +66,8 @@ int cgroup_signal_all (const struct husk_cgroup *cg, int sig, struct husk_err *e
  * one of a hybrid host) for clone3's CLONE_INTO_CGROUP, or -1 when there is none.  Close it.  */
 int cgroup_v2_fd (const struct husk_cgroup *cg);
 
-/* Move the calling, single-threaded process into CG, called by stage 1 right after its birth.  v1
+/* Move the calling, single-threaded process into CG, called by stage 1 right after its birth, then
+ * (systemd driver) kill the pin process that held the new scope until then.  v1
  * hierarchies: "0" written to `tasks`, a thread moving itself, which the kernel does without the
  * global threadgroup lock that a `cgroup.procs` write takes (that lock waits for an RCU grace
  * period: 10-30 ms here).  The cgroup2 hierarchy is skipped when IN_V2 (the process was born there
@@ -70,7 +84,9 @@ int cgroup_mount (const struct husk_cgroup *cg, int targetfd, bool cgroupns, uns
                   struct husk_err *err);
 
 /* Kill everything left in CG and remove its directories (retrying while busy).  Safe on a
- * half-made cgroup.  Returns 0, or -1 with ERR.  */
+ * half-made cgroup.  systemd driver: the unit is stopped first (a failure to reach systemd is a
+ * warning); a unit whose start failed is not this container's, and nothing is removed.  Returns 0,
+ * or -1 with ERR.  */
 int cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err);
 
 /* The cgroup's path ("/husk/ID") from the root of its first hierarchy: what later commands open.  */
@@ -97,7 +113,8 @@ int cgroup_freeze (const struct husk_cgroup *cg, bool freeze, struct husk_err *e
  * cgroup.freeze 1).  Reads two small files; no struct needed, for `state` and `list`.  */
 bool cgroup_path_frozen (const char *path);
 
-/* Free CG's memory (does not remove it); NULL allowed.  */
+/* Free CG's memory (does not remove it; the systemd driver's pin process, if still there, is killed
+ * and its bus connection closed); NULL allowed.  */
 void cgroup_free (struct husk_cgroup *cg);
 
 #endif

@@ -62,7 +62,7 @@ jq_true() {
 @test "features: what husk does not do is false" {
 	husk_only "husk's own limits"
 	features
-	jq_true '.linux.cgroup.systemd == false and .linux.cgroup.systemdUser == false and .linux.cgroup.rdma == false'
+	jq_true '.linux.cgroup.systemd == true and .linux.cgroup.systemdUser == false and .linux.cgroup.rdma == false'
 	jq_true '.linux.apparmor.enabled == false and .linux.selinux.enabled == false'
 	jq_true '.linux.intelRdt.enabled == false and .linux.mountExtensions.idmap.enabled == false'
 	jq_true '.mountOptions | index("idmap") == null and index("ridmap") == null'
