@@ -16,11 +16,12 @@
 #define HUSK_BINDIR "/usr/local/bin"
 #endif
 
-/* The husk-image beside this husk (/proc/self/exe's directory), else the one installed in BINDIR.  */
-static char *
-find_husk_image (void)
+/* The husk-image beside this husk (the directory of the file it was started from), else the one
+ * installed in BINDIR.  */
+char *
+husk_image_path (const struct husk_globals *g)
 {
-  cleanup_free char *self = readlink_at (AT_FDCWD, "/proc/self/exe");
+  cleanup_free char *self = g->exe != NULL ? xstrdup (g->exe) : NULL;
   char *slash = self != NULL ? strrchr (self, '/') : NULL;
 
   if (slash != NULL)
@@ -37,7 +38,7 @@ find_husk_image (void)
 int
 cmd_image (const struct husk_globals *g, int argc, char **argv, struct husk_err *err)
 {
-  cleanup_free char *prog = find_husk_image ();
+  cleanup_free char *prog = husk_image_path (g);
   char **args = xcalloc ((size_t) argc + 8, sizeof *args);
   size_t n = 0;
 

@@ -30,6 +30,7 @@
 
 #include "commands.h"
 #include "container.h"
+#include "fs.h"
 #include "lifecycle.h"
 #include "sandbox.h"
 #include "spec.h"
@@ -43,6 +44,8 @@ extern char **environ;
 static const char usage_text[]
     = "usage: husk sandbox [OPTIONS] [--] COMMAND [ARG...]\n"
       "  --rootfs DIR            root filesystem (default: the host's /, read-only)\n"
+      "  --image SOURCE[:REF]    root filesystem from an OCI image (husk image unpack), throw-away upper\n"
+      "  --store DIR             the image layer store (default /var/lib/husk)\n"
       "  --bind SRC[:DST][:ro]   bind SRC at DST (default: the same path)\n"
       "  --tmpfs DST             an empty tmpfs at DST\n"
       "  --chdir DIR             working directory (default: the current one)\n"
@@ -67,6 +70,7 @@ enum
 {
   OPT_ROOTFS = 256,
   OPT_IMAGE,
+  OPT_STORE,
   OPT_BIND,
   OPT_TMPFS,
   OPT_CHDIR,
@@ -93,6 +97,7 @@ enum
 static const struct option long_opts[] = {
   { "rootfs", required_argument, NULL, OPT_ROOTFS },
   { "image", required_argument, NULL, OPT_IMAGE },
+  { "store", required_argument, NULL, OPT_STORE },
   { "bind", required_argument, NULL, OPT_BIND },
   { "tmpfs", required_argument, NULL, OPT_TMPFS },
   { "chdir", required_argument, NULL, OPT_CHDIR },
@@ -129,6 +134,9 @@ struct sandbox_cmd
   const char *cgroup_parent;
   uint64_t timeout_ms;
   bool print_config;
+  const char *image; /* --image SOURCE[:REF] */
+  const char *store; /* --store DIR */
+  char *bundle;      /* with --image: the temp bundle husk image unpack made */
 };
 
 static void
@@ -147,6 +155,7 @@ sandbox_cmd_release (struct sandbox_cmd *c)
   free ((char *) c->o.seccomp_json);
   free ((char *) c->o.cgroups_path);
   free ((char *) c->o.mountinfo);
+  free (c->bundle);
 }
 
 static struct sandbox_mount *
@@ -184,8 +193,11 @@ parse_one (struct sandbox_cmd *cmd, int c, const char *arg, struct husk_err *err
         return husk_err_set (err, errno, "--rootfs '%s'", arg);
       return 0;
     case OPT_IMAGE:
-      return husk_err_set (err, 0, "--image: not supported yet (use --rootfs with a directory `husk image "
-                                   "unpack` made)");
+      cmd->image = arg;
+      return 0;
+    case OPT_STORE:
+      cmd->store = arg;
+      return 0;
     case OPT_BIND:
       return sandbox_parse_bind (arg, add_mount (cmd), err) < 0 ? (cmd->o.n_mounts--, -1) : 0;
     case OPT_TMPFS:
@@ -404,6 +416,56 @@ new_id (void)
   return xasprintf ("sandbox-%d-%06x", (int) getpid (), r & 0xffffff);
 }
 
+/* ---- --image --------------------------------------------------------------------------------- */
+
+/* Unpack --image into a temp bundle /tmp/husk-sandbox-ID (rootfs only: the overlay of the store's
+ * layers, with an upper layer thrown away with the container) by running husk-image, and make its
+ * rootfs the sandbox's.  Returns 0, or -1 with ERR (husk-image printed its own error).  */
+static int
+unpack_image (const struct husk_globals *g, struct sandbox_cmd *cmd, const char *id, struct husk_err *err)
+{
+  cleanup_free char *prog = husk_image_path (g);
+  const char *store = cmd->store != NULL ? cmd->store : "/var/lib/husk";
+  int status;
+  pid_t pid;
+
+  if (cmd->o.rootfs != NULL)
+    return husk_err_set (err, 0, "sandbox: --image and --rootfs exclude each other");
+  cmd->bundle = xasprintf ("/tmp/husk-sandbox-%s", id);
+  pid = fork ();
+  if (pid < 0)
+    return husk_err_set (err, errno, "sandbox: fork");
+  if (pid == 0)
+    {
+      char *args[] = { prog, (char *) "unpack", (char *) "--quiet", (char *) "--rootfs-only", (char *) "--store",
+                       (char *) store, (char *) cmd->image, cmd->bundle, NULL };
+      execv (prog, args);
+      fprintf (stderr, "husk: sandbox: run '%s': %s\n", prog, strerror (errno));
+      _exit (127);
+    }
+  while (waitpid (pid, &status, 0) < 0)
+    if (errno != EINTR)
+      return husk_err_set (err, errno, "sandbox: wait for husk image unpack");
+  if (!WIFEXITED (status) || WEXITSTATUS (status) != 0)
+    {
+      free (cmd->bundle);
+      cmd->bundle = NULL;
+      return husk_err_set (err, 0, "sandbox: --image '%s': the image could not be unpacked", cmd->image);
+    }
+  cmd->o.rootfs = xasprintf ("%s/rootfs", cmd->bundle);
+  return 0;
+}
+
+/* Remove the temp bundle of --image (its record in the store goes at the next `husk image gc`).  */
+static void
+remove_bundle (const char *bundle)
+{
+  struct husk_err e;
+
+  if (bundle != NULL && fs_remove_tree (AT_FDCWD, bundle, &e) < 0)
+    husk_warn ("sandbox: %s", e.msg);
+}
+
 /* ---- the watchdog -------------------------------------------------------------------------- */
 
 struct watchdog
@@ -425,7 +487,7 @@ now_ms (void)
  * container ROOT/ID with --force.  After TIMEOUT_MS (0: never): SIGKILL the container's process,
  * retrying every 10 ms until it runs.  Only SIGKILL ends it otherwise.  */
 static __attribute__ ((noreturn)) void
-watchdog_main (const char *root, const char *id, uint64_t timeout_ms, int sock)
+watchdog_main (const char *root, const char *id, const char *bundle, uint64_t timeout_ms, int sock)
 {
   sigset_t all;
   int64_t deadline = timeout_ms > 0 ? now_ms () + (int64_t) timeout_ms : -1;
@@ -481,7 +543,10 @@ watchdog_main (const char *root, const char *id, uint64_t timeout_ms, int sock)
       struct husk_err e;
       cleanup_free char *dir = xasprintf ("%s/%s", root, id);
       if (access (dir, F_OK) < 0 && errno == ENOENT)
-        _exit (0); /* husk died before it made anything: nothing to remove */
+        {
+          remove_bundle (bundle);
+          _exit (0); /* husk died before it made anything else */
+        }
       int saved = fcntl (STDERR_FILENO, F_DUPFD_CLOEXEC, 3);
       if (saved >= 0 && devnull >= 0)
         (void) dup2 (devnull, STDERR_FILENO);
@@ -490,13 +555,15 @@ watchdog_main (const char *root, const char *id, uint64_t timeout_ms, int sock)
         (void) dup2 (saved, STDERR_FILENO);
       if (r < 0)
         husk_warn ("sandbox watchdog: %s", e.msg);
+      remove_bundle (bundle);
       _exit (0);
     }
 }
 
 /* Start the watchdog for container ROOT/ID into *W.  Returns 0, or -1 with ERR.  */
 static int
-watchdog_start (struct watchdog *w, const char *root, const char *id, uint64_t timeout_ms, struct husk_err *err)
+watchdog_start (struct watchdog *w, const char *root, const char *id, const char *bundle, uint64_t timeout_ms,
+                struct husk_err *err)
 {
   int sv[2];
 
@@ -512,7 +579,7 @@ watchdog_start (struct watchdog *w, const char *root, const char *id, uint64_t t
   if (w->pid == 0)
     {
       (void) close (sv[0]);
-      watchdog_main (root, id, timeout_ms, sv[1]);
+      watchdog_main (root, id, bundle, timeout_ms, sv[1]);
     }
   (void) close (sv[1]);
   w->sock = sv[0];
@@ -539,12 +606,12 @@ watchdog_finish (struct watchdog *w)
 /* Run the sandbox described by JSON as container ID.  Returns the command's exit status, or -1 with
  * ERR.  */
 static int
-run_sandbox (const struct husk_globals *g, const char *id, const char *json, uint64_t timeout_ms,
+run_sandbox (const struct husk_globals *g, const char *id, const char *json, const char *bundle, uint64_t timeout_ms,
              struct husk_err *err)
 {
   cleanup_spec struct husk_spec *spec = spec_parse (json, strlen (json), "config.json", err);
   /* No bundle: /proc can never hold a config.json whose hooks `delete` would run.  */
-  struct husk_run_opts ro = { .root = g->root, .id = id, .bundle = "/proc", .systemd_cgroup = g->systemd_cgroup,
+  struct husk_run_opts ro = { .root = g->root, .id = id, .bundle = bundle != NULL ? bundle : "/proc", .systemd_cgroup = g->systemd_cgroup,
                               .run = true, .spec = spec, .kill_uncaught = true };
   struct watchdog w = { .pid = -1, .sock = -1 };
   int ret;
@@ -555,7 +622,7 @@ run_sandbox (const struct husk_globals *g, const char *id, const char *json, uin
   (void) unsetenv ("NOTIFY_SOCKET");
   (void) unsetenv ("LISTEN_FDS");
   (void) unsetenv ("LISTEN_PID");
-  if (watchdog_start (&w, g->root, id, timeout_ms, err) < 0)
+  if (watchdog_start (&w, g->root, id, bundle, timeout_ms, err) < 0)
     return -1;
   ret = container_run (&ro, err);
   if (watchdog_finish (&w) && ret >= 0)
@@ -602,6 +669,10 @@ cmd_sandbox (const struct husk_globals *g, int argc, char **argv, struct husk_er
     }
   cmd.o.argv = argv + optind;
   id = cmd.name != NULL ? xstrdup (cmd.name) : new_id ();
+  if (cmd.image != NULL && !cmd.print_config && unpack_image (g, &cmd, id, err) < 0)
+    goto out;
+  if (cmd.image != NULL && cmd.print_config)
+    cmd.o.rootfs = xasprintf ("/tmp/husk-sandbox-%s/rootfs", id);
   if (complete_opts (&cmd, id, err) < 0)
     goto out;
   json = sandbox_config_json (&cmd.o, err);
@@ -614,8 +685,9 @@ cmd_sandbox (const struct husk_globals *g, int argc, char **argv, struct husk_er
         ret = husk_err_set (err, errno, "sandbox: write the configuration");
       goto out;
     }
-  ret = run_sandbox (g, id, json, cmd.timeout_ms, err);
+  ret = run_sandbox (g, id, json, cmd.bundle, cmd.timeout_ms, err);
 out:
+  remove_bundle (cmd.bundle);
   sandbox_cmd_release (&cmd);
   return ret;
 }

@@ -14,6 +14,7 @@ struct husk_globals
   const char *log_path;   /* --log, or NULL */
   const char *log_format; /* --log-format as given, or NULL */
   bool debug;
+  const char *exe; /* the path husk was started from (before its sealed re-execution) */
 };
 
 /* Each command parses its own options from ARGC/ARGV (ARGV[0] is the command name).  Returns the
@@ -35,5 +36,7 @@ int cmd_ps (const struct husk_globals *g, int argc, char **argv, struct husk_err
 int cmd_spec (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_sandbox (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
 int cmd_image (const struct husk_globals *g, int argc, char **argv, struct husk_err *err);
+/* The husk-image program beside this husk (G->exe), else the installed one (free it).  */
+char *husk_image_path (const struct husk_globals *g);
 
 #endif

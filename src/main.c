@@ -7,7 +7,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <fcntl.h>
 #include <unistd.h>
+
+extern char **environ;
 
 #include "commands.h"
 #include "error.h"
@@ -79,11 +82,21 @@ main (int argc, char **argv, char **envp)
   };
   struct husk_err err = { 0 };
   struct husk_globals g = { 0 };
-  cleanup_free char *root = NULL;
+  cleanup_free char *root = NULL, *exe = NULL;
   const char *log_path = NULL;
   enum husk_log_format format = HUSK_LOG_TEXT;
   bool debug = false;
   int c, ret;
+
+  /* The file husk was started from, which its sealed re-execution (exeseal.h) hands on in
+   * _HUSK_EXE: husk-image is found beside it.  Read and dropped at once, so nothing husk starts
+   * inherits it.  */
+  {
+    const char *e = getenv ("_HUSK_EXE");
+    exe = e != NULL && e[0] == '/' ? xstrdup (e) : readlink_at (AT_FDCWD, "/proc/self/exe");
+    (void) unsetenv ("_HUSK_EXE");
+    g.exe = exe;
+  }
 
   /* A caller may have set SIGCHLD to be ignored; husk waits for its children.  */
   (void) signal (SIGCHLD, SIG_DFL);
@@ -144,11 +157,14 @@ main (int argc, char **argv, char **envp)
     {
       if (strcmp (argv[optind], commands[i].name) != 0)
         continue;
-      if (commands[i].starts_process && exeseal_ensure (argv, envp, &err) < 0)
+      if (commands[i].starts_process && exe != NULL)
+        (void) setenv ("_HUSK_EXE", exe, 1);
+      if (commands[i].starts_process && exeseal_ensure (argv, environ, &err) < 0)
         {
           husk_log_error (&err);
           return 1;
         }
+      (void) unsetenv ("_HUSK_EXE");
       /* The command parses its own options from its name on.  */
       optind++;
       ret = commands[i].fn (&g, argc - optind + 1, argv + optind - 1, &err);
