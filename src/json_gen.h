@@ -4,6 +4,7 @@
 
 #include <string.h>
 #include <yajl/yajl_gen.h>
+#include <yajl/yajl_tree.h>
 
 #include "util.h"
 
@@ -21,6 +22,37 @@ json_gen_finish (yajl_gen g)
   out[len] = '\0';
   yajl_gen_free (g);
   return out;
+}
+
+/* Write the parsed JSON value V into G as it is (numbers keep their text; NULL writes null).  */
+static inline void
+json_gen_value (yajl_gen g, yajl_val v)
+{
+  if (v == NULL || YAJL_IS_NULL (v))
+    yajl_gen_null (g);
+  else if (YAJL_IS_STRING (v))
+    yajl_gen_string (g, (const unsigned char *) v->u.string, strlen (v->u.string));
+  else if (YAJL_IS_NUMBER (v))
+    yajl_gen_number (g, v->u.number.r, strlen (v->u.number.r));
+  else if (YAJL_IS_TRUE (v) || YAJL_IS_FALSE (v))
+    yajl_gen_bool (g, YAJL_IS_TRUE (v));
+  else if (YAJL_IS_ARRAY (v))
+    {
+      yajl_gen_array_open (g);
+      for (size_t i = 0; i < v->u.array.len; i++)
+        json_gen_value (g, v->u.array.values[i]);
+      yajl_gen_array_close (g);
+    }
+  else
+    {
+      yajl_gen_map_open (g);
+      for (size_t i = 0; i < v->u.object.len; i++)
+        {
+          yajl_gen_string (g, (const unsigned char *) v->u.object.keys[i], strlen (v->u.object.keys[i]));
+          json_gen_value (g, v->u.object.values[i]);
+        }
+      yajl_gen_map_close (g);
+    }
 }
 
 #endif

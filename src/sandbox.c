@@ -68,38 +68,6 @@ gen_key_strv (yajl_gen g, const char *key, char *const *v)
   yajl_gen_array_close (g);
 }
 
-/* Write the parsed JSON value V as it is (numbers keep their text).  */
-static void
-gen_tree (yajl_gen g, yajl_val v)
-{
-  if (YAJL_IS_STRING (v))
-    gen_str (g, v->u.string);
-  else if (YAJL_IS_NUMBER (v))
-    yajl_gen_number (g, v->u.number.r, strlen (v->u.number.r));
-  else if (YAJL_IS_TRUE (v))
-    yajl_gen_bool (g, 1);
-  else if (YAJL_IS_FALSE (v))
-    yajl_gen_bool (g, 0);
-  else if (YAJL_IS_OBJECT (v))
-    {
-      yajl_gen_map_open (g);
-      for (size_t i = 0; i < v->u.object.len; i++)
-        {
-          gen_str (g, v->u.object.keys[i]);
-          gen_tree (g, v->u.object.values[i]);
-        }
-      yajl_gen_map_close (g);
-    }
-  else if (YAJL_IS_ARRAY (v))
-    {
-      yajl_gen_array_open (g);
-      for (size_t i = 0; i < v->u.array.len; i++)
-        gen_tree (g, v->u.array.values[i]);
-      yajl_gen_array_close (g);
-    }
-  else
-    yajl_gen_null (g);
-}
 
 /* ---- the default seccomp profile ----------------------------------------------------------- */
 
@@ -638,7 +606,7 @@ gen_seccomp (yajl_gen g, const struct sandbox_opts *o, struct husk_err *err)
       yajl_tree_free (tree);
       return husk_err_set (err, 0, "--seccomp: expected a JSON object (a config.json linux.seccomp)");
     }
-  gen_tree (g, tree);
+  json_gen_value (g, tree);
   yajl_tree_free (tree);
   return 0;
 }

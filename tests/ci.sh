@@ -14,10 +14,11 @@ cd "$(dirname "$0")/.." || exit 1
 
 PACKAGES=(
 	autoconf automake make gcc libc6-dev pkg-config
-	libseccomp-dev libcap-dev libyajl-dev libmnl-dev
+	libseccomp-dev libcap-dev libyajl-dev libmnl-dev libarchive-dev libssl-dev
 	libcriterion-dev busybox-static bats jq iproute2 go-md2man perl
 	podman containerd
 	qemu-system-x86 linux-image-amd64 cpio xz-utils
+	python3 zstd umoci skopeo
 )
 
 step() { printf '\n==> %s\n' "$*"; }

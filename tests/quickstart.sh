@@ -20,7 +20,7 @@ if [ -z "${HUSK_QUICKSTART_NO_APT:-}" ]; then
 	echo "==> installing the build dependencies and busybox-static"
 	apt-get update -q
 	apt-get install -y -q --no-install-recommends autoconf automake make gcc libc6-dev pkg-config \
-		libseccomp-dev libcap-dev libyajl-dev libmnl-dev busybox-static jq
+		libseccomp-dev libcap-dev libyajl-dev libmnl-dev libarchive-dev libssl-dev busybox-static jq
 fi
 
 echo "==> building husk"

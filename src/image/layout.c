@@ -1246,7 +1246,8 @@ select_top (struct image_source *src, const struct image_desc *e, size_t n, cons
             const struct image_platform *platform, struct husk_err *err)
 {
   ssize_t first = -1, by_platform = -1;
-  bool several = false;
+  bool several = false, named_apart = false;
+  const char *named = NULL;
 
   for (size_t i = 0; i < n; i++)
     {
@@ -1258,6 +1259,11 @@ select_top (struct image_source *src, const struct image_desc *e, size_t n, cons
         first = (ssize_t) i;
       else if (strcmp (e[i].digest.hex, e[first].digest.hex) != 0)
         several = true;
+      /* Entries under different names are different images, not platforms of one.  */
+      if (e[i].ref_name != NULL && named != NULL && strcmp (named, e[i].ref_name) != 0)
+        named_apart = true;
+      if (e[i].ref_name != NULL && named == NULL)
+        named = e[i].ref_name;
       if (by_platform < 0 && (e[i].os != NULL || e[i].architecture != NULL) && platform_match (&e[i], platform))
         by_platform = (ssize_t) i;
     }
@@ -1267,7 +1273,7 @@ select_top (struct image_source *src, const struct image_desc *e, size_t n, cons
     return husk_err_set (err, ENOENT, "%s: no image in index.json", src->name);
   if (!several)
     return first;
-  if (by_platform >= 0)
+  if (by_platform >= 0 && !(ref == NULL && named_apart))
     return by_platform;
   if (ref != NULL)
     return husk_err_set (err, 0, "%s: reference '%.200s' is ambiguous", src->name, ref);

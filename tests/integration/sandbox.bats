@@ -70,9 +70,14 @@ sandbox_pid() {
 	sb --memory lots -- true
 	[ "$status" -eq 1 ]
 	[[ $output == *"--memory: expected a number of bytes"* ]]
-	sb --image busybox -- true
+	sb --image "$TEST_DIR/no-such-image" --store "$TEST_DIR/store" -- true
 	[ "$status" -eq 1 ]
-	[[ $output == *"--image: not supported yet"* ]]
+	[[ $output == *"image source '$TEST_DIR/no-such-image': No such file or directory"* ]]
+	[[ $output == *"sandbox: --image '$TEST_DIR/no-such-image': the image could not be unpacked"* ]]
+	! ls -d /tmp/husk-sandbox-* 2>/dev/null
+	sb --image "$TEST_DIR/no-such-image" --rootfs / -- true
+	[ "$status" -eq 1 ]
+	[[ $output == *"--image and --rootfs exclude each other"* ]]
 	sb --frobnicate -- true
 	[ "$status" -eq 1 ]
 	[[ $output == *"unknown option '--frobnicate'"* ]]
@@ -392,6 +397,35 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); time.sleep(60)' "$port" &
 	sb --rootfs "$TEST_DIR/rootfs" --readonly -- sh -c 'echo w >/root/v'
 	[ "$status" -ne 0 ]
 	[[ $output == *"Read-only file system"* ]]
+	assert_no_leftovers
+}
+
+@test "sandbox: --image runs on the image's layers with a throw-away upper layer, reused from the store" {
+	local store=$TEST_DIR/store layout=$TEST_DIR/img
+	python3 "$BATS_TEST_DIRNAME/../image/mkimage.py" busybox "$layout" >/dev/null
+	sb --image "$layout:busybox" --store "$store" -- sh -c 'test -e /etc/passwd && test -e /usr/bin/apt && echo host; echo w >/written && cat /written && stat -c %a /root'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = w ]
+	[ "${lines[1]}" = 700 ]
+	# the upper layer went with the sandbox: the next one does not see /written
+	local n
+	n=$(find "$store/layers" -mindepth 1 -maxdepth 1 | wc -l)
+	[ "$n" -eq 3 ]
+	sb --image "$layout:busybox" --store "$store" -- sh -c 'test -e /written && echo leaked || echo clean'
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = clean ]
+	# read-only with --readonly; the host's files are not there
+	sb --image "$layout:busybox" --store "$store" --readonly -- sh -c 'echo x >/y'
+	[ "$status" -ne 0 ]
+	[[ $output == *"Read-only file system"* ]]
+	# nothing left: no temp bundle, no upper directory, no overlay mount, layers still cached
+	[ -z "$(ls "$store/containers")" ]
+	! ls -d /tmp/husk-sandbox-* 2>/dev/null
+	! grep -q "$store" /proc/self/mountinfo
+	[ "$(find "$store/layers" -mindepth 1 -maxdepth 1 | wc -l)" -eq 3 ]
+	# an image that cannot be unpacked is an error with nothing made
+	sb --image "$TEST_DIR/nonexistent" --store "$store" -- true
+	[ "$status" -eq 1 ]
 	assert_no_leftovers
 }
 

@@ -94,7 +94,7 @@ open_root (void)
 static struct husk_mount_ctx
 make_ctx (const struct husk_spec *spec)
 {
-  struct husk_mount_ctx ctx = { .spec = spec, .bundle = "/tmp", .rootfs = ROOT, .rootfd = -1 };
+  struct husk_mount_ctx ctx = { .spec = spec, .bundle = "/tmp", .rootfs = ROOT, .rootfd = -1, .rootfs_mount = -1 };
   return ctx;
 }
 
