@@ -119,6 +119,26 @@ husk_detached() {
 	[ "$(bundle_layers)" = "$(fact_chains "$IMG/bb.json")" ]
 }
 
+@test "image unpack: progress on a terminal, silent otherwise and with --quiet" {
+	command -v script >/dev/null || skip "needs script (util-linux)"
+	# not a terminal: nothing on stdout or stderr
+	"$HUSK" image unpack --store "$STORE" "$IMG/bb:busybox" "$BUNDLE" >"$TEST_DIR/out" 2>&1
+	[ ! -s "$TEST_DIR/out" ]
+	rm -rf "$BUNDLE" "$STORE"
+	# a terminal: one line per layer, redrawn in place, ending at 100%
+	script -qec "'$HUSK' image unpack --store '$STORE' '$IMG/bb:busybox' '$BUNDLE'" /dev/null >"$TEST_DIR/tty"
+	grep -q 'layer 1/3 sha256:[0-9a-f]\{12\}  100.0%' "$TEST_DIR/tty"
+	grep -q 'layer 3/3 sha256:[0-9a-f]\{12\}  100.0%' "$TEST_DIR/tty"
+	# warm: each layer reported as already in the store
+	rm -rf "$BUNDLE"
+	script -qec "'$HUSK' image unpack --store '$STORE' '$IMG/bb:busybox' '$BUNDLE'" /dev/null >"$TEST_DIR/tty"
+	[ "$(grep -c 'already in the store' "$TEST_DIR/tty")" -eq 3 ]
+	# --quiet on a terminal: nothing
+	rm -rf "$BUNDLE"
+	script -qec "'$HUSK' image unpack --quiet --store '$STORE' '$IMG/bb:busybox' '$BUNDLE'" /dev/null >"$TEST_DIR/tty"
+	[ ! -s "$TEST_DIR/tty" ]
+}
+
 @test "image unpack: an existing empty bundle dir is fine, a non-empty one is refused and left alone" {
 	mkdir "$BUNDLE"
 	unpack "$IMG/bb:busybox" "$BUNDLE"

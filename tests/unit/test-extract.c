@@ -694,7 +694,8 @@ Test (extract, file_data_and_sparse)
   cr_assert_eq (read (fd, got, ss), (ssize_t) ss);
   close (fd);
   cr_assert_eq (memcmp (got, sp, ss), 0, "sparse file content differs");
-  cr_assert_eq (last_stats.file_bytes, big + ss + smalls, "file bytes %llu", (unsigned long long) last_stats.file_bytes);
+  cr_assert_eq (last_stats.file_bytes, big + ss + smalls, "file bytes %llu",
+                (unsigned long long) last_stats.file_bytes);
   free (got);
   free (data);
   free (sp);
