@@ -1,9 +1,10 @@
 #!/usr/bin/env bats
-# cgroup v2 for real: husk's resource, OOM, pids, freezer, update, device and cleanup checks run in a
-# QEMU VM whose only cgroup hierarchy is v2 (tests/vm/run-in-vm.sh boots once for the whole file;
+# cgroup v2 for real: husk's resource, OOM, pids, freezer, update, device and cleanup checks, and
+# `husk sandbox` --memory/--pids checks (nothing left behind), run in a QEMU VM whose only cgroup
+# hierarchy is v2 (tests/vm/run-in-vm.sh boots once for the whole file;
 # tests/vm/cgroupv2-tests.sh runs inside and prints TAP).  Each @test asserts one of its lines.
 # Needs root, qemu-system-x86_64, a /boot/vmlinuz-*, busybox-static, cpio, xz, jq; the blockIO test
-# also the kernel's brd module (a RAM disk), else it is skipped.  ~25 s.
+# also the kernel's brd module (a RAM disk), else it is skipped.  ~25-30 s.
 
 load helpers
 
@@ -52,3 +53,6 @@ tap_ok() {
 @test "cgroupv2: a device deny rule is enforced (EPERM)" { tap_ok 6; }
 @test "cgroupv2: blockIO throttle/weight read back as io.max/io.weight, bps limits slow direct I/O" { tap_ok 7; }
 @test "cgroupv2: delete leaves no cgroup directory" { tap_ok 8; }
+@test "cgroupv2: sandbox --memory: memory.max in the sandbox's own cgroup namespace view" { tap_ok 9; }
+@test "cgroupv2: sandbox --memory: a memory hog is OOM-killed (137), a small one survives" { tap_ok 10; }
+@test "cgroupv2: sandbox --pids: a fork loop fails, the sandbox ends" { tap_ok 11; }

@@ -1,7 +1,8 @@
 #!/bin/sh
 # cgroupv2-tests.sh [HUSK [PROBE [BUSYBOX [JQ [BLOCKDEV]]]]]: husk's cgroup v2 checks, run as root
 # INSIDE a VM whose only cgroup hierarchy is v2 (tests/vm/run-in-vm.sh; never on a host: it creates
-# /husk-vm/* cgroups and writes to BLOCKDEV).  Prints TAP ("1..8", then "ok N - ...", "ok N - ... #
+# /husk-vm/* cgroups and writes to BLOCKDEV), then `husk sandbox` --memory and --pids checks (the
+# sandbox's root is the VM's own /).  Prints TAP ("1..11", then "ok N - ...", "ok N - ... #
 # SKIP why" or "not ok N - ...") and exits 1 if a check failed.  Defaults: /work/main/husk,
 # /work/main/tests/probe/probe, /bin/busybox (static), jq, /dev/ram0 (a scratch block device of at
 # least 2 MiB whose contents are overwritten: run-in-vm.sh --module 'brd rd_nr=1 rd_size=8192';
@@ -73,7 +74,7 @@ no_cgroup() {
 	[ ! -e "$CG/$1" ] || { say "left: $CG/$1"; return 1; }
 }
 
-echo "1..8"
+echo "1..11"
 mkdir -p "$ROOTFS/bin" "$ROOTFS/proc" "$ROOTFS/sys" "$ROOTFS/dev" "$ROOTFS/tmp" &&
 	cp "$BUSYBOX" "$ROOTFS/bin/busybox" && cp "$PROBE" "$ROOTFS/probe" &&
 	for a in sh cat dd echo sleep seq; do ln -s busybox "$ROOTFS/bin/$a"; done &&
@@ -213,6 +214,96 @@ delete_cleans() {
 	[ ! -e "$CG" ] || rmdir "$CG" || { say "left in $CG: $(ls "$CG")"; return 1; }
 }
 tap 8 "delete leaves no cgroup directory behind" delete_cleans
+
+# Checks 9-11: `husk sandbox` on the VM's own / (read-only), from $SBWORK (which it binds at its own
+# path), with the --root $T/sbroot, each under a cgroup parent /husk-vm/P and with --name N, so its
+# cgroup is /husk-vm/P/N.  Each sandbox must leave nothing behind: no cgroup, no state, no mount.
+SBWORK=$T/work
+mkdir -p "$SBWORK" && cat /proc/self/mountinfo >"$T/mounts.before" || {
+	echo "Bail out! cannot prepare the sandbox checks"
+	exit 1
+}
+
+# sb P N ARGS...: `husk sandbox --cgroup-parent /husk-vm/P --name N ARGS` (time-limited); $out = its
+# output, $rc = its status.
+sb() {
+	sb_p=$1 sb_n=$2 sb_t0=$(uptime_cs)
+	shift 2
+	out=$(cd "$SBWORK" && timeout 20 "$HUSK" --root "$T/sbroot" sandbox --cgroup-parent "/husk-vm/$sb_p" \
+		--name "$sb_n" "$@" </dev/null 2>&1)
+	rc=$?
+	say "sandbox $sb_n: status $rc after $(($(uptime_cs) - sb_t0))0 ms: $out"
+}
+
+# sb_clean P N: sandbox N left nothing: no cgroup /husk-vm/P/N (nor /husk-vm/P when husk made it,
+# i.e. it is not in $premade), nothing under the sandboxes' --root, the VM's mount table as before.
+premade=
+sb_clean() {
+	[ ! -e "$CG/$1/$2" ] || { say "cgroup left: $CG/$1/$2"; return 1; }
+	case " $premade " in
+	*" $1 "*) ;;
+	*) [ ! -e "$CG/$1" ] || { say "cgroup parent left: $CG/$1"; return 1; } ;;
+	esac
+	left=$(ls -A "$T/sbroot" 2>/dev/null)
+	[ -z "$left" ] || { say "state left in $T/sbroot: $left"; return 1; }
+	cat /proc/self/mountinfo | cmp -s - "$T/mounts.before" ||
+		{ say "mounts changed: $(cat /proc/self/mountinfo | diff "$T/mounts.before" -)"; return 1; }
+}
+
+# 9. --memory 32m: the sandbox's cgroup namespace makes its /sys/fs/cgroup the root of its own cgroup
+# (a cgroup "/" that holds its pid 1), where memory.max is the limit.
+sandbox_memory_max() {
+	sb sb-res sb-res-1 --memory 32m -- sh -c 'cat /proc/self/cgroup /sys/fs/cgroup/memory.max
+		grep -qx 1 /sys/fs/cgroup/cgroup.procs && echo "pid 1 in cgroup.procs"'
+	[ "$rc" = 0 ] && [ "$out" = "0::/
+33554432
+pid 1 in cgroup.procs" ] && sb_clean sb-res sb-res-1
+}
+tap 9 "sandbox --memory 32m: memory.max 33554432 in the sandbox's own /sys/fs/cgroup (cgroup namespace)" \
+	sandbox_memory_max
+
+# 10. --memory 32m: a shell doubling a string past 32 MiB (8 bytes * 2^30) is OOM-killed: husk exits
+# 137, "survived" is never printed, and the parent cgroup /husk-vm/sb-mem (made here, so it outlives
+# the sandbox's own cgroup; its memory.events counts its descendants' events) shows an "oom" (the
+# limit was reached: a global OOM would not count) and an "oom_kill".  The same shell stopping at
+# 5 MiB survives, with no new event.
+mem_events() {
+	tr '\n' ' ' <"$CG/sb-mem/memory.events" | sed 's/.* oom \([0-9]*\) oom_kill \([0-9]*\) .*/\1 \2/'
+}
+sandbox_oom() {
+	mkdir -p "$CG/sb-mem" && echo +memory >"$CG/cgroup.subtree_control" || return 1
+	premade=sb-mem
+	e0=$(mem_events)
+	sb sb-mem sb-hog --memory 32m -- sh -c 'x=aaaaaaaa i=0; while [ $i -lt 30 ]; do x=$x$x i=$((i+1)); done; echo survived'
+	e1=$(mem_events)
+	[ "$rc" = 137 ] && [ "$out" = "" ] && sb_clean sb-mem sb-hog || return 1
+	sb sb-mem sb-small --memory 32m -- sh -c 'x=aaaaa i=0; while [ $i -lt 20 ]; do x=$x$x i=$((i+1)); done; echo "survived ${#x}"'
+	e2=$(mem_events)
+	say "oom, oom_kill of /husk-vm/sb-mem: $e0 before, $e1 after the hog, $e2 after the small one"
+	[ "$rc" = 0 ] && [ "$out" = "survived 5242880" ] && sb_clean sb-mem sb-small &&
+		[ "$e0" = "0 0" ] && [ "$e2" = "$e1" ] && case $e1 in [1-9]*" "[1-9]*) ;; *) false ;; esac
+}
+tap 10 "sandbox --memory 32m: a memory hog is OOM-killed (137, oom_kill counted), a 5 MiB one survives" \
+	sandbox_oom
+rmdir "$CG/sb-mem" 2>/dev/null
+rmdir "$CG" 2>/dev/null
+premade=
+
+# 11. --pids 20: an inner shell starting 50 background `sleep 30` gets a fork failure (dash, the VM's
+# sh, says "Cannot fork" and exits 2), and the sandbox ends as soon as its command does: the sleeps
+# die with its pid namespace (else the 20 s time limit ends it, 124).  The orphaned sleeps keep the
+# outer shell at the limit, so it runs only builtins and exec's grep.
+sandbox_pids() {
+	sb sb-pids sb-pids-1 --pids 20 -- sh -c 'read m </sys/fs/cgroup/pids.max; echo "pids.max=$m"
+		sh -c "i=0; while [ \$i -lt 50 ]; do sleep 30 & i=\$((i+1)); done" 2>/tmp/err; echo "inner=$?"
+		exec grep -ci fork /tmp/err'
+	case $out in
+	"pids.max=20${nl}inner="[1-9]*"${nl}"[1-9]*) ;;
+	*) return 1 ;;
+	esac
+	[ "$rc" = 0 ] && sb_clean sb-pids sb-pids-1
+}
+tap 11 "sandbox --pids 20: fork fails in a fork loop, the sandbox ends" sandbox_pids
 
 rm -rf "$T"
 exit $failed
