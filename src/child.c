@@ -243,6 +243,17 @@ stage2 (const struct husk_child_ctx *c)
   _exit (status);
 }
 
+/* True when stage 1 turns non-dumpable at its birth.  A non-dumpable process's /proc/<pid> files
+ * belong to root (proc(5) "PR_SET_DUMPABLE"), so a husk without root could not write the
+ * setgroups, uid_map and gid_map of the user namespace stage 1 makes: then stage 1 turns
+ * non-dumpable only once they are written (SYNC_MAPPED), before anything of the container's
+ * exists or runs.  */
+static bool
+dumpable_early (const struct husk_child_ctx *c)
+{
+  return geteuid () == 0 || !c->ns->new_ns[HUSK_NS_USER];
+}
+
 /* Stage 1: namespaces, then stage 2.  Returns stage 2's pid, or -1 with ERR.  */
 static pid_t
 stage1 (const struct husk_child_ctx *c, struct husk_err *err)
@@ -263,6 +274,9 @@ stage1 (const struct husk_child_ctx *c, struct husk_err *err)
       /* sync: the parent writes uid_map and gid_map for us.  */
       if (sync_send (c->sync_fd, SYNC_USERNS, 0, NULL, err) < 0 || sync_wait (c->sync_fd, SYNC_MAPPED, NULL, err) < 0)
         return -1;
+      /* Rootless: only now, see child_stage1.  */
+      if (!dumpable_early (c))
+        (void) prctl (PR_SET_DUMPABLE, 0);
     }
   /* In a user namespace, new or joined, husk's host uid means nothing: be the namespace's root.  */
   if (ns_private (c->ns, HUSK_NS_USER) && become_userns_root (err) < 0)
@@ -289,7 +303,8 @@ child_stage1 (const struct husk_child_ctx *c)
   (void) prctl (PR_SET_PDEATHSIG, SIGKILL);
   (void) prctl (PR_SET_NAME, "husk:[stage1]");
   /* No /proc/<pid> access for the container to these processes while they still are husk.  */
-  (void) prctl (PR_SET_DUMPABLE, 0);
+  if (dumpable_early (c))
+    (void) prctl (PR_SET_DUMPABLE, 0);
   /* Every fd above stdio and the preserved ones (--preserve-fds, LISTEN_FDS) closes at execve,
    * including ones the caller leaked to husk without O_CLOEXEC (CVE-2024-21626): nothing else of the
    * host reaches the container.  */

@@ -337,6 +337,7 @@ host_limits_swap (void)
   return true;
 }
 
+
 /* The host facts and checks that complete CMD->o after parsing.  Returns 0, or -1 with ERR.  */
 static int
 complete_opts (struct sandbox_cmd *cmd, const char *id, struct husk_err *err)
@@ -346,7 +347,7 @@ complete_opts (struct sandbox_cmd *cmd, const char *id, struct husk_err *err)
 
   o->host_env = environ;
   o->env = cmd->env;
-  o->userns = geteuid () != 0;
+  o->userns = !husk_privileged ();
   o->host_uid = (uint32_t) geteuid ();
   o->host_gid = (uint32_t) getegid ();
   if (resolve_user (cmd, err) < 0)
@@ -686,6 +687,12 @@ cmd_sandbox (const struct husk_globals *g, int argc, char **argv, struct husk_er
       goto out;
     }
   ret = run_sandbox (g, id, json, cmd.bundle, cmd.timeout_ms, err);
+  /* Without root, limits need a cgroup delegated to the user (cgroup_prepare says which file it
+   * cannot write, in config.json's words): say which options asked for them.  */
+  if (ret < 0 && cmd.o.userns && (cmd.o.memory > 0 || cmd.o.cpu_quota > 0 || cmd.o.pids > 0)
+      && has_prefix (err->msg, "config.json: linux.resources:"))
+    husk_err_prefix (err, "sandbox: without root, --memory, --cpus and --pids need a --cgroup-parent delegated to uid %u",
+                     (unsigned) geteuid ());
 out:
   remove_bundle (cmd.bundle);
   sandbox_cmd_release (&cmd);

@@ -70,7 +70,9 @@ check_supported (const struct husk_spec *spec, struct husk_err *err)
 
 /* Clone stage 1, with no new namespace (it makes them itself, see child.h), born in the container's
  * cgroup2 directory when CGROUP_FD is one (CLONE_INTO_CGROUP: no migration at all).  *IN_CGROUP
- * says whether that happened; kernels before 5.7 refuse the flag, and stage 1 then moves itself.  */
+ * says whether that happened; kernels before 5.7 refuse the flag (EINVAL, E2BIG), and a move the
+ * caller is not allowed to make (EACCES, EPERM: rootless, outside its delegated cgroups) is
+ * refused too: stage 1 is then cloned where husk is and moves itself, or fails saying where.  */
 static pid_t
 clone_stage1 (int cgroup_fd, bool *in_cgroup)
 {
@@ -83,7 +85,7 @@ clone_stage1 (int cgroup_fd, bool *in_cgroup)
       args.flags = CLONE_INTO_CGROUP;
       args.cgroup = (uint64_t) cgroup_fd;
       pid = (pid_t) syscall (SYS_clone3, &args, sizeof args);
-      if (pid >= 0 || (errno != EINVAL && errno != E2BIG))
+      if (pid >= 0 || (errno != EINVAL && errno != E2BIG && errno != EACCES && errno != EPERM))
         {
           *in_cgroup = true;
           return pid;
@@ -302,7 +304,9 @@ container_run (const struct husk_run_opts *o, struct husk_err *err)
   {
     struct husk_state st = { .id = o->id, .status = "creating", .bundle = bundle, .cgroup_path = cgroup_path (cg),
                              .created = created, .spec = spec };
-    if (state_write (statefd, &st, err) < 0 || state_write_path (statefd, "cgroup.path", cgroup_path (cg), err) < 0)
+    /* A rootless container may have no cgroup (see cgroup_prepare): nothing to record then.  */
+    if (state_write (statefd, &st, err) < 0
+        || (cgroup_path (cg) != NULL && state_write_path (statefd, "cgroup.path", cgroup_path (cg), err) < 0))
       goto fail;
   }
   if (has_ovl)

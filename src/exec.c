@@ -298,8 +298,13 @@ exec_cgroup_enter (const struct exec_cgroup *cg, struct husk_err *err)
       const char *file = cg->v2[i] ? "cgroup.procs" : "tasks";
       if (write_file_at (cg->fd[i], file, "0", 1, err) == 0)
         continue;
-      if (cg->fallback[i] < 0 || write_file_at (cg->fallback[i], file, "0", 1, err) < 0)
-        return husk_err_prefix (err, "enter the container's cgroup");
+      if (cg->fallback[i] >= 0 && write_file_at (cg->fallback[i], file, "0", 1, err) == 0)
+        continue;
+      /* Rootless: a hierarchy not delegated to us (a container made without a cgroup there, whose
+       * init stayed in the caller's) is left as it is, as for the container's init.  */
+      if ((err->errnum == EACCES || err->errnum == EPERM) && !husk_privileged ())
+        continue;
+      return husk_err_prefix (err, "enter the container's cgroup");
     }
   return 0;
 }

@@ -2,12 +2,14 @@
  * command in the table and runs it; it is the only place an error is printed.  */
 #include "config.h"
 
+#include <errno.h>
 #include <getopt.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <fcntl.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 extern char **environ;
@@ -53,7 +55,8 @@ usage (FILE *out)
   for (size_t i = 0; i < ARRAY_SIZE (commands); i++)
     fprintf (out, "  %-10s %s\n", commands[i].name, commands[i].summary);
   fprintf (out, "\nGlobal options:\n"
-                "  --root DIR            state directory (default /run/husk)\n"
+                "  --root DIR            state directory (default /run/husk; other users\n"
+                "                        $XDG_RUNTIME_DIR/husk, /run/user/UID/husk or /tmp/husk-UID)\n"
                 "  --log FILE            write messages to FILE instead of stderr\n"
                 "  --log-format FORMAT   text (default) or json\n"
                 "  --debug               print debug messages\n"
@@ -61,14 +64,51 @@ usage (FILE *out)
                 "  --version, --help\n");
 }
 
+/* A fallback state directory for a user without $XDG_RUNTIME_DIR: DIR, made 0700 if missing, must
+ * be a real directory (not a symlink) owned by the effective uid with no access for anyone else.
+ * Returns 0, 1 when DIR does not exist and CREATE is false, or -1 with ERR.  */
+static int
+own_private_dir (const char *dir, bool create, struct husk_err *err)
+{
+  struct stat st;
+
+  if (create && mkdir (dir, 0700) < 0 && errno != EEXIST)
+    return husk_err_set (err, errno, "mkdir state root '%s'", dir);
+  if (lstat (dir, &st) < 0)
+    return !create && errno == ENOENT ? 1 : husk_err_set (err, errno, "state root '%s'", dir);
+  if (!S_ISDIR (st.st_mode) || st.st_uid != geteuid () || (create && (st.st_mode & 077) != 0))
+    return husk_err_set (err, 0,
+                         "state root '%s' is not a private directory of uid %u: give --root or set "
+                         "XDG_RUNTIME_DIR",
+                         dir, (unsigned) geteuid ());
+  return 0;
+}
+
+
+/* The state directory when --root is not given.  root: /run/husk.  Anyone else ("rootless", root
+ * of a user namespace included), as runc and crun: $XDG_RUNTIME_DIR/husk.  Without
+ * $XDG_RUNTIME_DIR: /run/user/UID/husk when /run/user/UID is the user's own directory (where
+ * pam_systemd points $XDG_RUNTIME_DIR), else /tmp/husk-UID, made 0700 and checked to be the
+ * user's (not a symlink, no access for others; in the sticky /tmp no one else can replace it
+ * afterwards).  Returns the path (free it), or NULL with ERR.  */
 static char *
-default_root (void)
+default_root (struct husk_err *err)
 {
   const char *xdg = getenv ("XDG_RUNTIME_DIR");
+  unsigned uid = (unsigned) geteuid ();
+  cleanup_free char *run_user = NULL, *tmp = NULL;
 
-  if (geteuid () != 0 && xdg != NULL && *xdg == '/')
+  if (husk_privileged ())
+    return xstrdup ("/run/husk");
+  if (xdg != NULL && *xdg == '/')
     return xasprintf ("%s/husk", xdg);
-  return xstrdup ("/run/husk");
+  run_user = xasprintf ("/run/user/%u", uid);
+  if (own_private_dir (run_user, false, err) == 0)
+    return xasprintf ("%s/husk", run_user);
+  tmp = xasprintf ("/tmp/husk-%u", uid);
+  if (own_private_dir (tmp, true, err) < 0)
+    return NULL;
+  return steal_ptr (&tmp);
 }
 
 int
@@ -150,7 +190,12 @@ main (int argc, char **argv, char **envp)
       return 1;
     }
   if (root == NULL)
-    root = default_root ();
+    root = default_root (&err);
+  if (root == NULL)
+    {
+      husk_log_error (&err);
+      return 1;
+    }
   g.root = root;
 
   for (size_t i = 0; i < ARRAY_SIZE (commands); i++)

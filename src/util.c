@@ -266,3 +266,20 @@ signals_reset_default (void)
   sigemptyset (&none);
   (void) sigprocmask (SIG_SETMASK, &none, NULL);
 }
+
+bool
+husk_privileged (void)
+{
+  static int cached = -1;
+
+  if (cached < 0)
+    {
+      struct husk_err ignored;
+      cleanup_free char *map = geteuid () == 0 ? read_file_at (AT_FDCWD, "/proc/self/uid_map", 4096, NULL, &ignored)
+                                               : NULL;
+      unsigned long inside, outside, count;
+      cached = map != NULL && sscanf (map, "%lu %lu %lu", &inside, &outside, &count) == 3 && inside == 0
+               && outside == 0 && count == 4294967295UL;
+    }
+  return cached == 1;
+}

@@ -78,6 +78,12 @@ int write_all (int fd, const void *buf, size_t len);
  * which a caller may have left ignored.  */
 void signals_reset_default (void);
 
+/* True when husk runs with full privileges: effective uid 0 in the initial user namespace (uid_map
+ * "0 0 4294967295").  Anyone else ("rootless": a normal user, or root of a user namespace) gets
+ * the rootless behaviour: its own state root, delegated cgroups only, a user namespace for the
+ * sandbox.  Read once.  */
+bool husk_privileged (void);
+
 /* Parse a whole decimal string into *OUT.  Returns 0, or -1 with errno EINVAL/ERANGE.  */
 int parse_u64 (const char *s, uint64_t *out);
 int parse_i64 (const char *s, int64_t *out);

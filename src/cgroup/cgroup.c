@@ -255,6 +255,145 @@ has_controller (const char *name, const char *controller)
     }
 }
 
+
+/* True when hierarchy H of CG is one linux.resources is written to: the cgroup2 tree on a v2 host;
+ * on v1 and hybrid hosts every v1 hierarchy but devices and name=systemd.  */
+static bool
+takes_resources (const struct husk_cgroup *cg, const struct hierarchy *h)
+{
+  if (cg->mode == HUSK_CGROUP_UNIFIED)
+    return h->v2;
+  return !h->v2 && !has_controller (h->name, "devices") && strncmp (h->name, "systemd", 7) != 0;
+}
+
+/* True when R asks for a limit, anything but device rules (see apply_devices for those).  */
+static bool
+asks_limits (const struct husk_resources *r)
+{
+  return r != NULL
+         && (r->memory != NULL || r->cpu != NULL || r->has_pids_limit || r->block_io != NULL
+             || r->n_hugepage_limits > 0 || r->network != NULL || r->n_rdma > 0 || r->n_unified > 0);
+}
+
+/* The longest common ancestor of the cgroup paths A and B ("/a/b", "/a/c" -> "/a"; "/" at least),
+ * malloc'd.  */
+static char *
+common_ancestor (const char *a, const char *b)
+{
+  size_t end = 0;
+
+  for (size_t i = 0;; i++)
+    {
+      bool a_end = a[i] == '\0' || a[i] == '/', b_end = b[i] == '\0' || b[i] == '/';
+      if (a_end && b_end)
+        end = i;
+      if (a[i] != b[i] || a[i] == '\0')
+        break;
+    }
+  return end == 0 ? xstrdup ("/") : xasprintf ("%.*s", (int) end, a);
+}
+
+/* Rootless: whether the calling user may use H's directory for the container (config-linux.md
+ * "cgroupsPath"; the kernel's delegation rules, cgroup-v2.rst "Delegation Containment").  An
+ * existing directory needs its `cgroup.procs` (v2) or `tasks` (v1) writable; a missing one needs
+ * its deepest existing ancestor writable (mkdir gives the new directory and its files to the
+ * maker).  cgroup v2 also needs the `cgroup.procs` of the common ancestor of the caller's cgroup and
+ * the destination writable, or no process could move (or be born: CLONE_INTO_CGROUP) there.
+ * Returns NULL when it may, or what it may not write (malloc'd).  */
+static char *
+hierarchy_unwritable (const struct hierarchy *h)
+{
+  cleanup_free char *dir = xstrdup (h->dir), *want = NULL;
+  size_t base = strlen (h->mount);
+  struct stat st;
+
+  while (stat (dir, &st) < 0 && strlen (dir) > base)
+    *strrchr (dir, '/') = '\0';
+  if (strcmp (dir, h->dir) == 0)
+    want = xasprintf ("%s/%s", dir, h->v2 ? "cgroup.procs" : "tasks");
+  if (faccessat (AT_FDCWD, want != NULL ? want : dir, want != NULL ? W_OK : W_OK | X_OK, AT_EACCESS) < 0)
+    return want != NULL ? steal_ptr (&want) : steal_ptr (&dir);
+  if (h->v2)
+    {
+      struct husk_err ignored;
+      cleanup_free char *own = own_cgroup (h, &ignored), *top = NULL, *procs = NULL;
+      if (own == NULL)
+        return xasprintf ("%s (no cgroup of ours in it)", h->mount);
+      top = common_ancestor (own, h->rel);
+      procs = xasprintf ("%s%s/cgroup.procs", h->mount, strcmp (top, "/") == 0 ? "" : top);
+      if (faccessat (AT_FDCWD, procs, W_OK, AT_EACCESS) < 0)
+        return steal_ptr (&procs);
+    }
+  return NULL;
+}
+
+/* Forget hierarchy I of CG (rootless: not ours to write).  */
+static void
+drop_hierarchy (struct husk_cgroup *cg, size_t i)
+{
+  struct hierarchy *h = &cg->h[i];
+
+  free (h->mount);
+  free (h->name);
+  free (h->options);
+  free (h->rel);
+  free (h->dir);
+  memmove (h, h + 1, (cg->n - i - 1) * sizeof *h);
+  cg->n--;
+  memset (&cg->h[cg->n], 0, sizeof cg->h[cg->n]);
+}
+
+/* Rootless (not husk_privileged ()): keep only the hierarchies of CG the user may write (see
+ * hierarchy_unwritable), as runc and crun do without root.  A hierarchy linux.resources needs (see
+ * takes_resources) is required when SPEC asks for limits: "config.json: linux.resources: ..." with
+ * EACCES otherwise, naming what is not writable.  Without limits the container goes without the
+ * hierarchies it may not write (a warning when EXPLICIT, the config's own cgroupsPath; said with
+ * --debug for the default), and with none of them it has no cgroup at all (cgroup_path NULL).
+ * Returns 0, or -1 with ERR.  */
+static int
+keep_delegated (struct husk_cgroup *cg, const struct husk_spec *spec, bool explicit, struct husk_err *err)
+{
+  bool limits = spec->linux != NULL && asks_limits (spec->linux->resources), lost_controller = false;
+  cleanup_free char *first = NULL;
+
+  for (size_t i = 0; i < cg->n;)
+    {
+      char *denied = hierarchy_unwritable (&cg->h[i]);
+      if (denied == NULL)
+        {
+          i++;
+          continue;
+        }
+      if (limits && takes_resources (cg, &cg->h[i]))
+        {
+          husk_err_set (err, EACCES,
+                        "config.json: linux.resources: limits need a cgroup that uid %u may write (rootless: "
+                        "a delegated linux.cgroupsPath), not '%s'",
+                        (unsigned) geteuid (), denied);
+          free (denied);
+          return -1;
+        }
+      if (first == NULL || (!lost_controller && takes_resources (cg, &cg->h[i])))
+        {
+          free (first);
+          first = denied;
+        }
+      else
+        free (denied);
+      lost_controller |= takes_resources (cg, &cg->h[i]);
+      drop_hierarchy (cg, i);
+    }
+  /* A hybrid host's cgroup2 and name=systemd hierarchies only track membership: losing them alone
+   * is not worth a warning.  */
+  if (first != NULL && explicit && (cg->n == 0 || lost_controller))
+    husk_warn ("cgroup: uid %u may not write '%s' (rootless): the container goes without %s", (unsigned) geteuid (),
+               first, cg->n == 0 ? "a cgroup" : "the hierarchies it cannot write");
+  else if (first != NULL)
+    husk_debug ("cgroup: uid %u may not write '%s' (rootless): %s", (unsigned) geteuid (), first,
+                cg->n == 0 ? "no cgroup" : "not every hierarchy");
+  return 0;
+}
+
 /* The device allowlist, always (deny-all, the config's rules, the defaults, linux.devices): on a v2
  * host an eBPF program on the container's directory, otherwise (v1, hybrid) the devices hierarchy.
  * Runs before any process enters the cgroup.  No devices controller at all fails closed.
@@ -264,6 +403,14 @@ apply_devices (const struct husk_cgroup *cg, const struct husk_spec *spec, struc
 {
   bool v2 = cg->mode == HUSK_CGROUP_UNIFIED;
 
+  /* Rootless: v1 devices.deny/allow need CAP_SYS_ADMIN and a v2 BPF_CGROUP_DEVICE program a
+   * privileged bpf(2): no allowlist.  The container's user namespace has no mknod of devices, and
+   * the nodes bound from the host keep the host's permissions (a nodev mount refuses them all).  */
+  if (!husk_privileged ())
+    {
+      husk_debug ("cgroup: rootless: no device allowlist");
+      return 0;
+    }
   for (size_t i = 0; i < cg->n; i++)
     {
       const struct hierarchy *h = &cg->h[i];
@@ -321,7 +468,7 @@ apply_resources (const struct husk_cgroup *cg, const struct husk_resources *r, s
   for (size_t i = 0; i < cg->n; i++)
     {
       const struct hierarchy *h = &cg->h[i];
-      if (h->v2 || has_controller (h->name, "devices") || strncmp (h->name, "systemd", 7) == 0)
+      if (!takes_resources (cg, h))
         continue;
       int fd = open (h->dir, O_PATH | O_DIRECTORY | O_CLOEXEC);
       if (fd < 0)
@@ -415,8 +562,11 @@ cgroup_prepare_driver (const struct husk_spec *spec, const char *id, bool system
         }
       h->dir = xasprintf ("%s%s", h->mount, h->rel);
     }
-  /* What later commands find the cgroup by: the path in the first hierarchy, made absolute.  */
-  cg->path = xstrdup (cg->h[0].rel);
+  if (cg->sd.unit == NULL && !husk_privileged () && keep_delegated (cg, spec, cfg != NULL && *cfg != '\0', err) < 0)
+    goto fail;
+  /* What later commands find the cgroup by: the path in the first hierarchy, made absolute (none
+   * for a rootless container without a cgroup).  */
+  cg->path = cg->n > 0 ? xstrdup (cg->h[0].rel) : NULL;
   return cg;
 
 fail:
@@ -587,15 +737,24 @@ fail:
 int
 cgroup_pids (const struct husk_cgroup *cg, pid_t **pids, size_t *n, struct husk_err *err)
 {
-  cleanup_free char *path = xasprintf ("%s/cgroup.procs", cg->h[0].dir);
-  cleanup_fclose FILE *f = fopen (path, "re");
+  cleanup_free char *path = NULL;
+  cleanup_fclose FILE *f = NULL;
   size_t cap = 16;
   int pid;
 
   *n = 0;
   *pids = NULL;
+  /* A rootless container may lack the hierarchies its user could not write: the first it has.  */
+  for (size_t i = 0; i < cg->n && f == NULL; i++)
+    {
+      free (path);
+      path = xasprintf ("%s/cgroup.procs", cg->h[i].dir);
+      f = fopen (path, "re");
+      if (f == NULL && errno != ENOENT)
+        break;
+    }
   if (f == NULL)
-    return husk_err_set (err, errno, "open '%s'", path);
+    return husk_err_set (err, path != NULL ? errno : ENOENT, "open '%s'", path != NULL ? path : cg->path);
   *pids = xmalloc (cap * sizeof **pids);
   while (fscanf (f, "%d", &pid) == 1)
     {
@@ -760,7 +919,12 @@ cgroup_mount (const struct husk_cgroup *cg, int targetfd, bool cgroupns, unsigne
 {
   struct mount_attr attr = { .attr_set = mount_attr };
   cleanup_close int fsfd = -1, mfd = -1;
-  int mode = cg != NULL ? (int) cg->mode : cgroup_detect_mode (err);
+  int mode;
+
+  /* A rootless container without a cgroup (cgroup_prepare): as with none at all.  */
+  if (cg != NULL && cg->n == 0)
+    cg = NULL;
+  mode = cg != NULL ? (int) cg->mode : cgroup_detect_mode (err);
 
   if (mode < 0)
     return -1;

@@ -74,7 +74,7 @@ sandbox_pid() {
 	[ "$status" -eq 1 ]
 	[[ $output == *"image source '$TEST_DIR/no-such-image': No such file or directory"* ]]
 	[[ $output == *"sandbox: --image '$TEST_DIR/no-such-image': the image could not be unpacked"* ]]
-	! ls -d /tmp/husk-sandbox-* 2>/dev/null
+	! ls -d /tmp/husk-sandbox-* 2>/dev/null || fail "a temp bundle is left"
 	sb --image "$TEST_DIR/no-such-image" --rootfs / -- true
 	[ "$status" -eq 1 ]
 	[[ $output == *"--image and --rootfs exclude each other"* ]]
@@ -420,8 +420,8 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); time.sleep(60)' "$port" &
 	[[ $output == *"Read-only file system"* ]]
 	# nothing left: no temp bundle, no upper directory, no overlay mount, layers still cached
 	[ -z "$(ls "$store/containers")" ]
-	! ls -d /tmp/husk-sandbox-* 2>/dev/null
-	! grep -q "$store" /proc/self/mountinfo
+	! ls -d /tmp/husk-sandbox-* 2>/dev/null || fail "a temp bundle is left"
+	! grep -q "$store" /proc/self/mountinfo || fail "a mount of the store is left"
 	[ "$(find "$store/layers" -mindepth 1 -maxdepth 1 | wc -l)" -eq 3 ]
 	# an image that cannot be unpacked is an error with nothing made
 	sb --image "$TEST_DIR/nonexistent" --store "$store" -- true
@@ -429,37 +429,119 @@ s.bind(("127.0.0.1", int(sys.argv[1]))); s.listen(5); time.sleep(60)' "$port" &
 	assert_no_leftovers
 }
 
+# ---- as a normal user ----------------------------------------------------------------------------
+
+# The normal user these tests run husk as, made if missing and left in place (rootless.bats uses it
+# too, maybe at the same time).  Sets TEST_UID.
+TEST_USER=husk-test-user
+ensure_test_user() {
+	requires userns
+	[ "$(cat /proc/sys/user/max_user_namespaces 2>/dev/null || echo 1)" != 0 ] || skip "user namespaces are disabled"
+	id "$TEST_USER" >/dev/null 2>&1 || useradd -M -s /bin/sh "$TEST_USER" 2>/dev/null ||
+		id "$TEST_USER" >/dev/null 2>&1 || fail "cannot make user $TEST_USER"
+	TEST_UID=$(id -u "$TEST_USER")
+}
+
+# __as_user DIR CMD...: CMD as $TEST_USER, from DIR, with that user's own environment (no
+# XDG_RUNTIME_DIR), time-limited.  AS_USER is the command line that does it, to put before DIR.
+AS_USER=(timeout --kill-after=5 "$HUSK_TIMEOUT" setpriv --reuid="$TEST_USER" --regid="$TEST_USER" --init-groups
+	--reset-env sh -c 'cd "$1" && shift && exec "$@"' sh)
+__as_user() {
+	"${AS_USER[@]}" "$@"
+}
+
+# sb_user ARGS...: husk sandbox ARGS as $TEST_USER from $WORK, with --root $UROOT; prints what happened.
+sb_user() {
+	run __as_user "$WORK" "$HUSK" --root "$UROOT" sandbox "$@" </dev/null
+	mapfile -t lines <<<"$output"
+	echo "husk sandbox $* (as $TEST_USER) -> status $status"
+	[ -z "$output" ] || printf '%s\n' "$output" | sed 's/^/  | /'
+}
+
+# $TEST_USER's private --root, and $WORK given to it.
+setup_user_dirs() {
+	ensure_test_user
+	UROOT=$TEST_DIR/uroot
+	mkdir "$UROOT"
+	chown "$TEST_USER" "$WORK" "$UROOT"
+}
+
 # Make $CGROUP_PATH/user in every hierarchy, owned by user $1 (delegated, as systemd does for a user
-# session), with a "shell" child the test's command is started in; on v1 cpuset copies cpus/mems.
+# session), with a "shell" child the test's command is started in; on v1 cpuset copies cpus/mems,
+# on v2 the pids controller is enabled from the root down to the user's cgroup.
 delegate_cgroup() {
 	local d c
 	for d in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
 		[ -f "$d/cgroup.procs" ] || continue
 		mkdir -p "$d/$CGROUP_PATH/user/shell" || return 1
-		if [ -f "$d/cpuset.cpus" ]; then
-			for c in "$d/$CGROUP_PARENT" "$d/$CGROUP_PATH" "$d/$CGROUP_PATH/user" "$d/$CGROUP_PATH/user/shell"; do
-				cat "$d/cpuset.cpus" >"$c/cpuset.cpus" && cat "$d/cpuset.mems" >"$c/cpuset.mems"
-			done
-		fi
+		for c in "$d/$CGROUP_PARENT" "$d/$CGROUP_PATH" "$d/$CGROUP_PATH/user" "$d/$CGROUP_PATH/user/shell"; do
+			[ -f "$d/cpuset.cpus" ] || break
+			cat "$d/cpuset.cpus" >"$c/cpuset.cpus" && cat "$d/cpuset.mems" >"$c/cpuset.mems"
+		done
+		for c in "$d" "$d/$CGROUP_PARENT" "$d/$CGROUP_PATH" "$d/$CGROUP_PATH/user"; do
+			[ -f "$c/cgroup.subtree_control" ] || break
+			grep -qw pids "$c/cgroup.subtree_control" || echo +pids >"$c/cgroup.subtree_control" 2>/dev/null || true
+		done
 		chown -R "$1" "$d/$CGROUP_PATH/user"
 	done
+	return 0
 }
 
-@test "sandbox: as a normal user (user namespace, delegated cgroup)" {
-	skip "needs the rootless changes listed in the sandbox report (device rules, dumpable stage 1)"
-	requires userns
-	id hsktest >/dev/null 2>&1 || useradd -m hsktest
-	mkdir "$TEST_DIR/uroot"
-	chown hsktest "$WORK" "$TEST_DIR/uroot"
-	delegate_cgroup hsktest
-	# the command starts in the delegated cgroup, then drops to the user
-	run sh -c 'for d in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do [ -f "$d/cgroup.procs" ] && echo $$ >"$d/'"$CGROUP_PATH"'/user/shell/cgroup.procs"; done
-		cd "'"$WORK"'" && exec setpriv --reuid=hsktest --regid=hsktest --init-groups "'"$HUSK"'" --root "'"$TEST_DIR"'/uroot" sandbox \
-		--cgroup-parent "'"$CGROUP_PATH"'/user" --pids 50 -- sh -c "id -u; cat /proc/self/uid_map; echo x >f; touch /etc/x"' </dev/null
+@test "sandbox: as a normal user: root inside is the user, the host read-only, only lo, its status, nothing left" {
+	setup_user_dirs
+	local mark=1000.$RANDOM$RANDOM
+	echo host >"$WORK/root-owned" # root's, in the read-write current directory
+	# no --cgroup-parent: the user may write no cgroup, and needs none without limits
+	sb_user --name "$ID" -- sh -c 'echo "uid $(id -u) gid $(id -g)"; echo "map $(cat /proc/self/uid_map)"
+		echo "net $(tail -n +3 /proc/net/dev | cut -d: -f1 | tr -d " " | tr "\n" " ")"
+		touch /etc/husk-rootless-test; echo x >>root-owned; echo mine >mine && echo wrote
+		sleep '"$mark"' & exit 7'
+	[ "$status" -eq 7 ]
+	[ "${lines[0]}" = "uid 0 gid 0" ]
+	# uid 0 of the sandbox is the user on the host, and only that one uid is mapped
+	[[ ${lines[1]} =~ ^map\ +0\ +$TEST_UID\ +1$ ]]
+	[ "${lines[2]}" = "net lo " ]
+	[[ $output == *"/etc/husk-rootless-test"*"Read-only file system"* ]]
+	# the current directory is writable, but not a file of the host's root in it
+	[[ $output == *"root-owned"*"Permission denied"* ]]
+	[ "$(cat "$WORK/root-owned")" = host ]
+	[ "$(stat -c %U:%s "$WORK/mine")" = "$TEST_USER:5" ]
+	[ "${lines[-1]}" = wrote ]
+	[[ $output != *warning* ]]
+	# nothing left: no state, mount, process (the background sleep went with the sandbox) or cgroup
+	[ -z "$(ls -A "$UROOT")" ]
+	! grep -F -- "$TEST_DIR" /proc/self/mountinfo || fail "mounts left"
+	! pgrep -f "sleep $mark" || fail "the sandbox's background sleep is left"
+	! pgrep -u "$TEST_UID" -f -- "$UROOT" || fail "a husk process is left"
+	! ls -d /sys/fs/cgroup/*/husk/"$ID" /sys/fs/cgroup/husk/"$ID" 2>/dev/null || fail "a cgroup at /husk/$ID"
+	assert_no_leftovers
+}
+
+@test "sandbox: as a normal user: --pids needs a delegated --cgroup-parent, refused without one, applied in one" {
+	setup_user_dirs
+	sb_user --name "$ID" --pids 50 -- echo ran
+	[ "$status" -eq 1 ]
+	[[ $output == *"sandbox: without root, --memory, --cpus and --pids need a --cgroup-parent delegated to uid $TEST_UID"* ]]
+	[[ $output == *"config.json: linux.resources: limits need a cgroup that uid $TEST_UID may write"* ]]
+	[[ $output != *ran* ]]
+	[ -z "$(ls -A "$UROOT")" ]
+	assert_no_leftovers
+	delegate_cgroup "$TEST_USER"
+	# husk starts in the delegated "shell" cgroup (on v2 a process moves only within what the user
+	# may write), then drops to the user; the sandbox's cgroup is $CGROUP_PATH/user/$ID
+	local dir=$CGROUP_PATH/user/$ID
+	run sh -c 'for d in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+			[ -f "$d/cgroup.procs" ] && echo $$ >"$d/$1/user/shell/cgroup.procs"; done
+		shift; exec "$@"' sh "$CGROUP_PATH" "${AS_USER[@]}" "$WORK" "$HUSK" --root "$UROOT" sandbox --name "$ID" \
+		--cgroup-parent "$CGROUP_PATH/user" --pids 50 -- sh -c 'for d in /sys/fs/cgroup/pids'"$dir"' /sys/fs/cgroup'"$dir"'; do
+			[ -f "$d/pids.max" ] && { cat "$d/pids.max"; grep -qx 1 "$d/cgroup.procs" && echo "1 is in it"; break; }
+		done' </dev/null
 	echo "$output"
-	[ "${lines[0]}" = 0 ]
-	[[ ${lines[1]} =~ ^\ *0\ +$(id -u hsktest)\ +1$ ]]
-	[ "$(stat -c %U "$WORK/f")" = hsktest ]
-	[[ ${lines[2]} == *"Read-only file system"* ]]
-	[ -z "$(ls -A "$TEST_DIR/uroot")" ]
+	[ "$status" -eq 0 ]
+	[ "${lines[0]}" = 50 ]
+	[ "${lines[1]}" = "1 is in it" ]
+	# its cgroup went with it (the delegated parent stays, for teardown)
+	! ls -d /sys/fs/cgroup/*"$dir" /sys/fs/cgroup"$dir" 2>/dev/null || fail "cgroup $dir left"
+	[ -z "$(ls -A "$UROOT")" ]
+	! grep -F -- "$TEST_DIR" /proc/self/mountinfo || fail "mounts left"
 }
