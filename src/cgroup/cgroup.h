@@ -26,8 +26,11 @@ int cgroup_detect_mode (struct husk_err *err);
 
 /* Work out the cgroup for container ID from SPEC's linux.cgroupsPath (absolute: under the hierarchy
  * root; relative: under husk's own cgroup; absent: "/husk/<id>") in every v1 hierarchy or in the v2
- * tree, and check linux.resources against the host's layout (resources_check).  Makes nothing, so the path can be recorded before anything exists.  Returns the
- * cgroup (free with cgroup_free), or NULL with ERR.  */
+ * tree, and check linux.resources against the host's layout (resources_check).  Makes nothing, so
+ * the path can be recorded before anything exists.  Without full privileges (husk_privileged ():
+ * rootless) only the hierarchies the user may write are kept, possibly none; limits asked in a
+ * hierarchy it may not write are an error naming linux.resources.  Returns the cgroup (free with
+ * cgroup_free), or NULL with ERR.  */
 struct husk_cgroup *cgroup_prepare (const struct husk_spec *spec, const char *id, struct husk_err *err);
 
 /* As cgroup_prepare, choosing the driver: the systemd driver (systemd.h) when SYSTEMD
@@ -41,8 +44,9 @@ struct husk_cgroup *cgroup_prepare_driver (const struct husk_spec *spec, const c
                                            struct husk_err *err);
 
 /* Make CG's directories (missing parents too, remembering which), apply the device allowlist (always
- * from deny-all, see devices.h) and linux.resources (see resources.h).  On failure the caller runs cgroup_destroy, which removes what was
- * made.  Returns 0, or -1 with ERR.  */
+ * from deny-all, see devices.h; not rootless, where the kernel does not allow it) and
+ * linux.resources (see resources.h).  On failure the caller runs cgroup_destroy, which removes what
+ * was made.  Returns 0, or -1 with ERR.  */
 int cgroup_make (struct husk_cgroup *cg, const struct husk_spec *spec, struct husk_err *err);
 
 /* The shallowest directory cgroup_make created ("/husk-test"), relative to the hierarchy root, or NULL
@@ -89,7 +93,8 @@ int cgroup_mount (const struct husk_cgroup *cg, int targetfd, bool cgroupns, uns
  * or -1 with ERR.  */
 int cgroup_destroy (struct husk_cgroup *cg, struct husk_err *err);
 
-/* The cgroup's path ("/husk/ID") from the root of its first hierarchy: what later commands open.  */
+/* The cgroup's path ("/husk/ID") from the root of its first hierarchy: what later commands open.
+ * NULL when a rootless container has no cgroup at all.  */
 const char *cgroup_path (const struct husk_cgroup *cg);
 
 /* `update`: write the limits of R into the existing cgroup CG (devices are not changed, as with
