@@ -20,6 +20,7 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <inttypes.h>
+#include <poll.h>
 #include <signal.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -899,6 +900,16 @@ fake_filter (void *m, void *userdata, void *ret_error)
   return 0;
 }
 
+/* The fake could not start: tell bus_up (or the test) why on READY_FD, as "WHAT: error\n".  */
+static void __attribute__ ((noreturn))
+fake_fail (int ready_fd, const char *what, int r)
+{
+  dprintf (ready_fd, "%s: %s\n", what, r < 0 ? strerror (-r) : "failed");
+  _exit (4);
+}
+
+/* The fake systemd's process: own org.freedesktop.systemd1, write "R\n" on READY_FD, then answer
+ * calls until the bus goes away.  */
 static void __attribute__ ((noreturn))
 fake_systemd (int ready_fd)
 {
@@ -910,16 +921,20 @@ fake_systemd (int ready_fd)
     "sd_bus_reply_method_errorf", "sd_bus_emit_signal", "sd_bus_process", "sd_bus_wait", "sd_bus_message_get_bus",
   };
   void **slots = (void **) &fk;
+  int r;
 
   if (h == NULL)
-    _exit (2);
+    fake_fail (ready_fd, "dlopen libsystemd.so.0", 0);
   for (size_t i = 0; i < ARRAY_SIZE (names); i++)
     if ((slots[i] = dlsym (h, names[i])) == NULL)
-      _exit (3);
-  if (fk.open_system (&bus) < 0 || fk.request_name (bus, "org.freedesktop.systemd1", 0) < 0
-      || fk.add_filter (bus, &slot, fake_filter, NULL) < 0)
-    _exit (4);
-  (void) write (ready_fd, "R", 1);
+      fake_fail (ready_fd, names[i], 0);
+  if ((r = fk.open_system (&bus)) < 0)
+    fake_fail (ready_fd, "connect to the bus", r);
+  if ((r = fk.request_name (bus, "org.freedesktop.systemd1", 0)) < 0)
+    fake_fail (ready_fd, "request org.freedesktop.systemd1", r);
+  if ((r = fk.add_filter (bus, &slot, fake_filter, NULL)) < 0)
+    fake_fail (ready_fd, "add the filter", r);
+  (void) write (ready_fd, "R\n", 2);
   close (ready_fd);
   for (;;)
     {
@@ -946,52 +961,51 @@ stop_pid (pid_t *pid)
   *pid = -1;
 }
 
-static bool
-wait_for_socket (const char *path)
+/* Read one line (without its '\n') from FD into BUF (SIZE bytes), waiting at most TIMEOUT_MS in all.
+ * Returns its length, or -1 on EOF before a newline, a timeout, or an error (BUF holds what came).  */
+static ssize_t
+read_line (int fd, char *buf, size_t size, int timeout_ms)
 {
-  struct stat st;
-  for (int i = 0; i < 500; i++)
+  struct timespec start, now;
+  size_t n = 0;
+
+  clock_gettime (CLOCK_MONOTONIC, &start);
+  buf[0] = '\0';
+  while (n + 1 < size)
     {
-      if (stat (path, &st) == 0)
-        return true;
-      struct timespec ts = { 0, 10 * 1000 * 1000 };
-      nanosleep (&ts, NULL);
+      struct pollfd pfd = { .fd = fd, .events = POLLIN };
+      clock_gettime (CLOCK_MONOTONIC, &now);
+      long left = timeout_ms - ((now.tv_sec - start.tv_sec) * 1000 + (now.tv_nsec - start.tv_nsec) / 1000000);
+      if (left <= 0)
+        return -1;
+      int p = poll (&pfd, 1, (int) left);
+      if (p < 0 && errno == EINTR)
+        continue;
+      if (p <= 0)
+        return -1;
+      ssize_t r = read (fd, buf + n, 1);
+      if (r < 0 && errno == EINTR)
+        continue;
+      if (r <= 0)
+        return -1;
+      if (buf[n] == '\n')
+        {
+          buf[n] = '\0';
+          return (ssize_t) n;
+        }
+      buf[++n] = '\0';
     }
-  return false;
+  return -1;
 }
 
+/* Fork the fake systemd (into fake_pid) and return once it owns its name on the bus; a fake that
+ * could not start fails the test with its reason.  */
 static void
-bus_up (void)
+start_fake (void)
 {
-  char sock[128], addr[160];
   int ready[2];
-  char c;
+  char line[512];
 
-  /* Orphaned pin processes come back to us.  */
-  (void) prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
-  if (access ("/usr/bin/dbus-daemon", X_OK) != 0)
-    cr_skip_test ("no dbus-daemon (package dbus)");
-  need_libsystemd ();
-  strcpy (bus_dir, "/tmp/husk-sdtest-XXXXXX");
-  cr_assert_not_null (mkdtemp (bus_dir));
-  snprintf (sock, sizeof sock, "%s/bus", bus_dir);
-  snprintf (addr, sizeof addr, "--address=unix:path=%s", sock);
-  snprintf (fake_log_path, sizeof fake_log_path, "%s/log", bus_dir);
-  daemon_pid = fork ();
-  cr_assert_geq (daemon_pid, 0);
-  if (daemon_pid == 0)
-    {
-      int null = open ("/dev/null", O_RDWR);
-      (void) prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-      dup2 (null, 0), dup2 (null, 1), dup2 (null, 2);
-      execl ("/usr/bin/dbus-daemon", "dbus-daemon", "--session", "--nofork", "--nopidfile", addr, (char *) NULL);
-      _exit (127);
-    }
-  cr_assert (wait_for_socket (sock), "dbus-daemon did not start");
-  snprintf (addr, sizeof addr, "unix:path=%s", sock);
-  cr_assert_eq (setenv ("DBUS_SYSTEM_BUS_ADDRESS", addr, 1), 0);
-  fake_log_fd = open (fake_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
-  cr_assert_geq (fake_log_fd, 0);
   cr_assert_eq (pipe2 (ready, O_CLOEXEC), 0);
   fake_pid = fork ();
   cr_assert_geq (fake_pid, 0);
@@ -1002,8 +1016,55 @@ bus_up (void)
       fake_systemd (ready[1]);
     }
   close (ready[1]);
-  cr_assert_eq (read (ready[0], &c, 1), 1, "the fake systemd did not start");
+  ssize_t n = read_line (ready[0], line, sizeof line, 30 * 1000);
   close (ready[0]);
+  cr_assert (n >= 0 && strcmp (line, "R") == 0, "the fake systemd did not start: %s",
+             line[0] != '\0' ? line : "no answer");
+}
+
+/* Start a private dbus-daemon and the fake systemd on it, and point DBUS_SYSTEM_BUS_ADDRESS there.
+ * The daemon is waited for through --print-address, which it writes only once it listens: its
+ * socket file appears at bind(), before listen(), and a connect() in between is refused.  */
+static void
+bus_up (void)
+{
+  char sock[128], listen_addr[160], print_addr[32], addr[512];
+  int addr_pipe[2];
+
+  /* Orphaned pin processes come back to us.  */
+  (void) prctl (PR_SET_CHILD_SUBREAPER, 1, 0, 0, 0);
+  if (access ("/usr/bin/dbus-daemon", X_OK) != 0)
+    cr_skip_test ("no dbus-daemon (package dbus)");
+  need_libsystemd ();
+  strcpy (bus_dir, "/tmp/husk-sdtest-XXXXXX");
+  cr_assert_not_null (mkdtemp (bus_dir));
+  snprintf (sock, sizeof sock, "%s/bus", bus_dir);
+  snprintf (listen_addr, sizeof listen_addr, "--address=unix:path=%s", sock);
+  snprintf (fake_log_path, sizeof fake_log_path, "%s/log", bus_dir);
+  cr_assert_eq (pipe2 (addr_pipe, O_CLOEXEC), 0);
+  daemon_pid = fork ();
+  cr_assert_geq (daemon_pid, 0);
+  if (daemon_pid == 0)
+    {
+      int null = open ("/dev/null", O_RDWR);
+      (void) prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
+      dup2 (null, 0), dup2 (null, 1), dup2 (null, 2);
+      (void) fcntl (addr_pipe[1], F_SETFD, 0); /* the write end survives exec */
+      snprintf (print_addr, sizeof print_addr, "--print-address=%d", addr_pipe[1]);
+      execl ("/usr/bin/dbus-daemon", "dbus-daemon", "--session", "--nofork", "--nopidfile", listen_addr,
+             print_addr, (char *) NULL);
+      _exit (127);
+    }
+  close (addr_pipe[1]);
+  ssize_t n = read_line (addr_pipe[0], addr, sizeof addr, 30 * 1000);
+  close (addr_pipe[0]);
+  cr_assert (n > 0, "dbus-daemon did not start: '%s'", addr);
+  snprintf (listen_addr, sizeof listen_addr, "unix:path=%s,", sock);
+  cr_assert (has_prefix (addr, listen_addr), "dbus-daemon listens on '%s', not on %s", addr, sock);
+  cr_assert_eq (setenv ("DBUS_SYSTEM_BUS_ADDRESS", addr, 1), 0);
+  fake_log_fd = open (fake_log_path, O_WRONLY | O_CREAT | O_APPEND | O_CLOEXEC, 0600);
+  cr_assert_geq (fake_log_fd, 0);
+  start_fake ();
 }
 
 static char test_slice[64];
@@ -1242,21 +1303,7 @@ Test (fakebus, cgroup_driver_end_to_end)
   cr_assert_eq (setenv ("FAKE_CGROUPS", "1", 1), 0);
   /* The fake forked before FAKE_CGROUPS was set: start a new one.  */
   stop_pid (&fake_pid);
-  {
-    int ready[2];
-    char c;
-    cr_assert_eq (pipe2 (ready, O_CLOEXEC), 0);
-    fake_pid = fork ();
-    if (fake_pid == 0)
-      {
-        close (ready[0]);
-        (void) prctl (PR_SET_PDEATHSIG, SIGKILL, 0, 0, 0);
-        fake_systemd (ready[1]);
-      }
-    close (ready[1]);
-    cr_assert_eq (read (ready[0], &c, 1), 1);
-    close (ready[0]);
-  }
+  start_fake ();
   snprintf (path, sizeof path, "/%s/husk-c1.scope", test_slice);
   cleanup_free char *json = xasprintf (
       CONFIG ("{\"cgroupsPath\": \"%s:husk:c1\", \"resources\": {\"pids\": {\"limit\": 50}}}"), test_slice);
