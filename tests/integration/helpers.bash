@@ -262,3 +262,24 @@ teardown_bundle() {
 	rm -rf "$TEST_DIR"
 	return 0
 }
+
+# delegate_cgroup USER: make $CGROUP_PATH/user in every hierarchy, owned by USER (delegated, as
+# systemd does for a user session), with a "shell" child the test's command is started in; on v1 cpuset copies cpus/mems,
+# on v2 the pids controller is enabled from the root down to the user's cgroup.
+delegate_cgroup() {
+	local d c
+	for d in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
+		[ -f "$d/cgroup.procs" ] || continue
+		mkdir -p "$d/$CGROUP_PATH/user/shell" || return 1
+		for c in "$d/$CGROUP_PARENT" "$d/$CGROUP_PATH" "$d/$CGROUP_PATH/user" "$d/$CGROUP_PATH/user/shell"; do
+			[ -f "$d/cpuset.cpus" ] || break
+			cat "$d/cpuset.cpus" >"$c/cpuset.cpus" && cat "$d/cpuset.mems" >"$c/cpuset.mems"
+		done
+		for c in "$d" "$d/$CGROUP_PARENT" "$d/$CGROUP_PATH" "$d/$CGROUP_PATH/user"; do
+			[ -f "$c/cgroup.subtree_control" ] || break
+			grep -qw pids "$c/cgroup.subtree_control" || echo +pids >"$c/cgroup.subtree_control" 2>/dev/null || true
+		done
+		chown -R "$1" "$d/$CGROUP_PATH/user"
+	done
+	return 0
+}

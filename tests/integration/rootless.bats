@@ -84,27 +84,6 @@ assert_nothing_left() {
 	assert_no_leftovers
 }
 
-# Make $CGROUP_PATH/user in every hierarchy, owned by the test user (delegated, as systemd does for a
-# user session), with a "shell" child the user's husk is started in; on v1 cpuset gets cpus/mems,
-# on v2 the pids controller is enabled from the root down to the user's cgroup.
-delegate_cgroup() {
-	local d c
-	for d in /sys/fs/cgroup/*/ /sys/fs/cgroup/; do
-		[ -f "$d/cgroup.procs" ] || continue
-		mkdir -p "$d/$CGROUP_PATH/user/shell" || return 1
-		for c in "$d/$CGROUP_PARENT" "$d/$CGROUP_PATH" "$d/$CGROUP_PATH/user" "$d/$CGROUP_PATH/user/shell"; do
-			[ -f "$d/cpuset.cpus" ] || break
-			cat "$d/cpuset.cpus" >"$c/cpuset.cpus" && cat "$d/cpuset.mems" >"$c/cpuset.mems"
-		done
-		for c in "$d" "$d/$CGROUP_PARENT" "$d/$CGROUP_PATH" "$d/$CGROUP_PATH/user"; do
-			[ -f "$c/cgroup.subtree_control" ] || break
-			grep -qw pids "$c/cgroup.subtree_control" || echo +pids >"$c/cgroup.subtree_control" 2>/dev/null || true
-		done
-		chown -R "$TEST_USER" "$d/$CGROUP_PATH/user"
-	done
-	return 0
-}
-
 # uhusk_delegated ARGS...: as uhusk, started from the delegated "shell" cgroup (on v2 a process
 # moves only within what its user may write).
 uhusk_delegated() {
@@ -193,7 +172,7 @@ uhusk_delegated() {
 	[ "${lines[-1]}" = ran ]
 	assert_nothing_left
 	# a delegated cgroupsPath: the limit is there while the container runs, in its cgroup
-	delegate_cgroup
+	delegate_cgroup "$TEST_USER"
 	local dir=$CGROUP_PATH/user/c
 	update_config '.linux.cgroupsPath = $cg | .linux.resources.pids.limit = 20' --arg cg "$dir"
 	set_args sh -c 'for d in /sys/fs/cgroup/pids'"$dir"' /sys/fs/cgroup'"$dir"'; do
