@@ -1732,16 +1732,15 @@ Test (extract, t22_bounded_time, .timeout = 120)
   cr_assert (opaque (T "/l2/many"));
 }
 
-/* A real layer from regclient's test data: `.wh.layer2.txt` and an opaque `exdir/` (by bmitch, uid
- * 501 in the tar).  Skipped when ../shared/fixtures is absent.  */
+/* A real layer from regclient's test data (tests/fixtures/oci): `.wh.layer2.txt` and an opaque
+ * `exdir/` (by bmitch, uid 501 in the tar).  */
 Test (extract, fixture_regclient_whiteouts)
 {
-  const char *path = SPEC_FIXTURES "/../../shared/fixtures/oci/regclient-layer-wh.tar";
+  const char *path = SPEC_FIXTURES "/../tests/fixtures/oci/regclient-layer-wh.tar";
   size_t len;
   struct husk_err err;
   char *data = read_file_at (AT_FDCWD, path, 1 << 20, &len, &err);
-  if (data == NULL)
-    cr_skip_test ("no fixture at %s", path);
+  cr_assert_not_null (data, "fixture %s: %s", path, err.msg);
   BASE (F ("layer2.txt", "2"); F ("layer1.txt", "old"); D ("exdir"); F ("exdir/lower", "x"));
   struct tarb *t = raw_new ();
   tb_write_cb (NULL, t, data, len);
