@@ -1,4 +1,6 @@
-/* Extracting one layer's tar into its layer directory, in overlayfs form (see extract.h).
+/* Extracting one layer's tar into its layer directory, in overlayfs form (see extract.h): the tar
+ * loop and the entry writers.  The merged-view path resolution is in extract_walk.c, the path tree
+ * in extract_tree.c.
  *
  * libarchive only parses the tar (read API, tar formats, no filters); every filesystem operation is
  * ours, relative to directory fds:
@@ -6,19 +8,16 @@
  * - Names are cleaned lexically ("//", "." dropped; ".." clamped at the root, as containerd's
  *   filepath.Clean and umoci's CleanPath do), so `../x`, `/x` and `./x` all mean ROOT/x.
  * - The parent of every entry is resolved afresh for each entry, never cached (CVE-2025-47290), in the
- *   merged view of this layer over the lowers: fast path, one openat2(RESOLVE_NO_SYMLINKS|BENEATH)
- *   when this layer already has the whole parent path as real directories (then the merged view
- *   is this layer's); otherwise a walk one component at a time (struct walk) that looks in this
- *   layer, then in the lower layers nearest first, honouring whiteouts and opaque directories, follows
- *   symlinks inside the root (absolute targets restart at the root, ".." stops at it, 40 hops), and
- *   creates missing directories in this layer with the attributes of the same directory below
- *   (containerd's mkparent).
+ *   merged view of this layer over the lowers (walk_parent, extract_walk.h: a fast path when this
+ *   layer already has the whole parent as real directories, else a walk that honours whiteouts and
+ *   opaque directories, follows symlinks inside the root and makes missing directories with the
+ *   attributes of the same directory below; dir_made here copies their xattrs and times).
  * - The leaf is never followed: O_NOFOLLOW|O_CREAT|O_EXCL after removing what is there, mknodat,
  *   symlinkat, linkat without AT_SYMLINK_FOLLOW; owners, modes, xattrs and times are set on the fd
  *   just created, or without following (AT_SYMLINK_NOFOLLOW, fchmodat2, O_PATH + /proc/self/fd for
  *   xattrs), so a device node or fifo is never opened.
- * - Whiteouts this layer makes are remembered in a path tree (struct tree) so an opaque marker met
- *   later removes those below it in time proportional to their number (T19, T22).
+ * - Whiteouts this layer makes are remembered in a path tree (struct tree, extract_tree.h) so an
+ *   opaque marker met later removes those below it in time proportional to their number (T19, T22).
  * - overlayfs ignores the opaque xattr on a layer's root directory (checked on 6.18), so an opaque
  *   marker at the root becomes one whiteout per name the lower roots show.
  * - Directory times are set last (children change them), by path, without following symlinks.  */
@@ -30,7 +29,6 @@
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
-#include <linux/openat2.h>
 #include <locale.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -42,6 +40,8 @@
 #include <unistd.h>
 
 #include "image/extract.h"
+#include "image/extract_tree.h"
+#include "image/extract_walk.h"
 #include "util.h"
 
 #ifndef SYS_fchmodat2
@@ -55,205 +55,12 @@ const struct extract_limits extract_default_limits = {
   .max_name = 4096,
 };
 
-#define MAX_HOPS 40                  /* symlinks followed while resolving one path (Linux's limit) */
 #define WBUF_SIZE (1024 * 1024)      /* file data is written in chunks of up to this many bytes */
 #define WHITEOUT_PREFIX ".wh."
 #define OPAQUE_NAME ".wh..wh..opq"
 #define META_PREFIX ".wh..wh."       /* aufs metadata (.wh..wh.plnk, .wh..wh.aufs): skipped */
-#define NONE UINT32_MAX
-
-/* ---- a tree of path names (whiteouts made by this layer; names seen at the lower roots) -------- */
-
-struct tnode
-{
-  uint32_t parent, child, sibling, hnext; /* NONE when absent */
-  uint32_t off;                           /* name in the arena, NUL-terminated */
-  uint16_t len;
-  bool whiteout; /* this layer made a whiteout here */
-  bool made;     /* this layer made this directory only to hold whiteouts */
-};
-
-struct tree
-{
-  struct tnode *n;
-  uint32_t count, cap;
-  uint32_t *bucket; /* heads of hash chains */
-  uint32_t nbucket; /* a power of two */
-  char *arena;
-  size_t alen, acap;
-};
-
-static uint32_t
-tree_hash (uint32_t parent, const char *s, size_t len)
-{
-  uint32_t h = 2166136261u ^ parent;
-  for (size_t i = 0; i < len; i++)
-    h = (h ^ (unsigned char) s[i]) * 16777619u;
-  return h ^ (h >> 15);
-}
-
-static const char *
-tree_name (const struct tree *t, uint32_t i)
-{
-  return t->arena + t->n[i].off;
-}
-
-static void
-tree_rehash (struct tree *t, uint32_t nbucket)
-{
-  free (t->bucket);
-  t->nbucket = nbucket;
-  t->bucket = xmalloc (nbucket * sizeof *t->bucket);
-  memset (t->bucket, 0xff, nbucket * sizeof *t->bucket);
-  for (uint32_t i = 1; i < t->count; i++)
-    {
-      struct tnode *n = &t->n[i];
-      if (n->parent == NONE) /* unhashed (removed) */
-        continue;
-      uint32_t b = tree_hash (n->parent, tree_name (t, i), n->len) & (nbucket - 1);
-      n->hnext = t->bucket[b];
-      t->bucket[b] = i;
-    }
-}
-
-/* An empty tree holding only its root, node 0.  */
-static void
-tree_init (struct tree *t)
-{
-  memset (t, 0, sizeof *t);
-  t->cap = 64;
-  t->n = xmalloc (t->cap * sizeof *t->n);
-  t->acap = 4096;
-  t->arena = xmalloc (t->acap);
-  t->arena[0] = '\0';
-  t->alen = 1;
-  t->n[0] = (struct tnode){ .parent = NONE, .child = NONE, .sibling = NONE, .hnext = NONE };
-  t->count = 1;
-  tree_rehash (t, 64);
-}
-
-static void
-tree_free (struct tree *t)
-{
-  free (t->n);
-  free (t->bucket);
-  free (t->arena);
-  memset (t, 0, sizeof *t);
-}
-
-/* The child NAME (LEN bytes) of node PARENT, or NONE.  */
-static uint32_t
-tree_find (const struct tree *t, uint32_t parent, const char *name, size_t len)
-{
-  uint32_t b = tree_hash (parent, name, len) & (t->nbucket - 1);
-  for (uint32_t i = t->bucket[b]; i != NONE; i = t->n[i].hnext)
-    if (t->n[i].parent == parent && t->n[i].len == len && memcmp (tree_name (t, i), name, len) == 0)
-      return i;
-  return NONE;
-}
-
-/* The child NAME of PARENT, made when missing.  */
-static uint32_t
-tree_add (struct tree *t, uint32_t parent, const char *name, size_t len)
-{
-  uint32_t i = tree_find (t, parent, name, len);
-  if (i != NONE)
-    return i;
-  if (t->count == t->cap)
-    {
-      t->cap *= 2;
-      t->n = xrealloc (t->n, t->cap * sizeof *t->n);
-    }
-  if (t->alen + len + 1 > t->acap)
-    {
-      while (t->alen + len + 1 > t->acap)
-        t->acap *= 2;
-      t->arena = xrealloc (t->arena, t->acap);
-    }
-  i = t->count++;
-  memcpy (t->arena + t->alen, name, len);
-  t->arena[t->alen + len] = '\0';
-  t->n[i] = (struct tnode){ .parent = parent, .child = NONE, .sibling = t->n[parent].child,
-                            .off = (uint32_t) t->alen, .len = (uint16_t) len };
-  t->alen += len + 1;
-  t->n[parent].child = i;
-  uint32_t b = tree_hash (parent, name, len) & (t->nbucket - 1);
-  t->n[i].hnext = t->bucket[b];
-  t->bucket[b] = i;
-  if (t->count > t->nbucket)
-    tree_rehash (t, t->nbucket * 2);
-  return i;
-}
-
-/* Take node I out of the hash, so lookups no longer find it (its subtree becomes unreachable).  */
-static void
-tree_unhash (struct tree *t, uint32_t i)
-{
-  struct tnode *n = &t->n[i];
-  uint32_t b = tree_hash (n->parent, tree_name (t, i), n->len) & (t->nbucket - 1);
-  for (uint32_t *p = &t->bucket[b]; *p != NONE; p = &t->n[*p].hnext)
-    if (*p == i)
-      {
-        *p = n->hnext;
-        break;
-      }
-  n->parent = NONE;
-}
-
-/* The tree node of the directory PATH ("" = root), made when ADD, else NONE when unknown.  */
-static uint32_t
-tree_node_of (struct tree *t, const char *path, bool add)
-{
-  uint32_t node = 0;
-  for (const char *s = path, *e; *s != '\0' && node != NONE; s = *e ? e + 1 : e)
-    {
-      e = strchrnul (s, '/');
-      node = add ? tree_add (t, node, s, (size_t) (e - s)) : tree_find (t, node, s, (size_t) (e - s));
-    }
-  return node;
-}
 
 /* ---- the extraction state -------------------------------------------------------------------- */
-
-/* A lower layer's directory at the walk's current level.  */
-struct ldir
-{
-  int fd;
-  bool own; /* close it when leaving the level (the lower roots are the caller's) */
-};
-
-/* Where a path walk stands: a directory of the merged view, named by PHYS (its path from the root,
- * symlinks already resolved, "" for the root).  Everything here belongs to one walk of one entry.  */
-struct walk
-{
-  int up;          /* this layer's directory at PHYS, or -1 when this layer has none (lookups only) */
-  bool up_own;
-  struct ldir *lw; /* the lower directories merged at PHYS, nearest first */
-  size_t n_lw;
-  struct ldir *lnext; /* scratch: the next level's lower directories */
-  size_t n_next;
-  char *phys;
-  size_t phys_len, phys_cap;
-  unsigned depth; /* components in PHYS */
-  unsigned virt;  /* trailing components of PHYS that exist nowhere (walk_path) */
-  unsigned hops;  /* symlinks followed */
-};
-
-enum kind
-{
-  K_ABSENT, /* not in the merged view (or hidden by a whiteout) */
-  K_DIR,
-  K_LINK,
-  K_OTHER /* a file, fifo, device... */
-};
-
-/* What the lower layers show at one name.  */
-struct lower_hit
-{
-  enum kind kind;
-  size_t at;      /* index in walk.lw of the layer that shows it */
-  struct stat st; /* its stat (K_DIR: of the nearest lower directory) */
-};
 
 struct dirtime
 {
@@ -263,7 +70,7 @@ struct dirtime
 
 struct extractor
 {
-  int root; /* the layer directory */
+  struct view v; /* the layer directory, the lower layers, the walks' shared buffers */
   const struct extract_options *o;
   char xa_opaque[32]; /* "trusted.overlay.opaque" or "user.overlay.opaque" */
   struct archive *a;
@@ -272,16 +79,11 @@ struct extractor
   void *arg;
   struct husk_err read_err;
   bool read_failed;
-  bool for_whiteout; /* directories walk_step makes now only hold a whiteout */
+  bool for_whiteout; /* directories the walks make now only hold a whiteout (dir_made) */
   bool root_hidden;  /* a root opaque marker was applied: every lower root name is hidden */
   struct extract_stats st;
   struct walk w[2]; /* the entry's parent; a hard link's target parent */
-  char *todo[2];    /* the rest of a path being walked, two buffers swapped on each symlink */
-  size_t todo_cap[2];
-  char *replay; /* scratch copy of a walk's PHYS, for ".." */
-  size_t replay_cap;
-  char link[PATH_MAX + 1]; /* the target of the symlink just met */
-  char *path, *target;     /* the entry's cleaned name and cleaned hard link target */
+  char *path, *target; /* the entry's cleaned name and cleaned hard link target */
   size_t path_cap, target_cap;
   char *wbuf; /* file data being gathered for one write */
   struct tree wh;
@@ -292,60 +94,6 @@ struct extractor
 };
 
 /* ---- small helpers --------------------------------------------------------------------------- */
-
-static int
-openat2_flags (int dirfd, const char *path, int flags, unsigned long long resolve)
-{
-  struct open_how how = { .flags = (unsigned long long) (flags | O_CLOEXEC), .resolve = resolve };
-  return (int) syscall (SYS_openat2, dirfd, path, &how, sizeof how);
-}
-
-/* PATH under the layer directory, as an O_RDONLY directory fd, when every component of it is a real
- * directory (no symlinks): one openat2, or one openat(O_NOFOLLOW) per component where openat2 is
- * missing.  Returns the fd, or -1 with errno.  */
-static int
-open_phys_dir (struct extractor *x, const char *path)
-{
-  if (path[0] == '\0')
-    return openat (x->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  int fd = openat2_flags (x->root, path, O_RDONLY | O_DIRECTORY | O_NOFOLLOW,
-                          RESOLVE_BENEATH | RESOLVE_NO_SYMLINKS | RESOLVE_NO_MAGICLINKS | RESOLVE_NO_XDEV);
-  if (fd >= 0 || errno != ENOSYS)
-    return fd;
-  char comp[NAME_MAX + 1];
-  fd = openat (x->root, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
-  for (const char *s = path, *e; fd >= 0 && *s != '\0'; s = *e ? e + 1 : e)
-    {
-      e = strchrnul (s, '/');
-      if ((size_t) (e - s) > NAME_MAX)
-        {
-          close (fd);
-          errno = ENAMETOOLONG;
-          return -1;
-        }
-      memcpy (comp, s, (size_t) (e - s));
-      comp[e - s] = '\0';
-      int next = openat (fd, comp, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      int saved = errno;
-      close (fd);
-      fd = next;
-      errno = saved;
-    }
-  return fd;
-}
-
-static bool
-is_whiteout (const struct stat *st)
-{
-  return S_ISCHR (st->st_mode) && st->st_rdev == makedev (0, 0);
-}
-
-static bool
-is_opaque (const struct extractor *x, int dirfd)
-{
-  char v[2];
-  return fgetxattr (dirfd, x->xa_opaque, v, sizeof v) == 1 && v[0] == 'y';
-}
 
 /* True for overlayfs's own xattrs (trusted.overlay.X / user.overlay.X that are not escaped
  * "overlay.overlay.X" data): never copied from a lower directory, never removed from ours.  */
@@ -358,18 +106,6 @@ is_overlay_xattr (const char *name)
   else if (has_prefix (name, "user.overlay."))
     rest = name + strlen ("user.overlay.");
   return rest != NULL && !has_prefix (rest, "overlay.");
-}
-
-static void
-ensure_cap (char **buf, size_t *cap, size_t need)
-{
-  if (need <= *cap)
-    return;
-  size_t c = *cap ? *cap : 256;
-  while (c < need)
-    c *= 2;
-  *buf = xrealloc (*buf, c);
-  *cap = c;
 }
 
 /* Clean NAME lexically into *OUT: no empty, "." or ".." components (".." above the root stays at
@@ -430,20 +166,6 @@ defer_dir_times (struct extractor *x, const char *path, size_t len, const struct
   x->dt[x->n_dt].ts[1] = ts[1];
   x->n_dt++;
   x->dt_len += len + 1;
-}
-
-/* The path PARENT/NAME (PARENT "" = the root) into X->replay, for messages and the deferred lists.  */
-static const char *
-join_path (struct extractor *x, const char *parent, size_t plen, const char *name)
-{
-  size_t nl = strlen (name);
-  ensure_cap (&x->replay, &x->replay_cap, plen + nl + 2);
-  memcpy (x->replay, parent, plen);
-  size_t len = plen;
-  if (plen > 0)
-    x->replay[len++] = '/';
-  memcpy (x->replay + len, name, nl + 1);
-  return x->replay;
 }
 
 /* chmod without following a symlink and without opening the file (fifos, device nodes): fchmodat2,
@@ -690,474 +412,24 @@ clear_leaf (struct extractor *x, int dirfd, const char *name, struct husk_err *e
   return remove_tree (dirfd, name, x->o->limits.max_depth + 1, err);
 }
 
-/* ---- the merged view: walks ------------------------------------------------------------------ */
+/* ---- directories the walks make ------------------------------------------------------------ */
 
+/* view_dir_made_fn: the new directory FD (at PATH) of this layer gets the xattrs of the lower
+ * directory LFD it stands for now and its times (LST's) at the end; one made only to hold a
+ * whiteout is marked in the whiteout tree, so an opaque marker above may remove it again.  */
 static void
-ldirs_close (struct ldir *l, size_t n)
+dir_made (void *arg, int fd, const char *path, int lfd, const struct stat *lst)
 {
-  for (size_t i = 0; i < n; i++)
-    if (l[i].own && l[i].fd >= 0)
-      close (l[i].fd);
-}
+  struct extractor *x = arg;
 
-/* Release the fds of W's level (the buffers stay for the next walk).  */
-static void
-walk_clear (struct walk *w)
-{
-  if (w->up_own && w->up >= 0)
-    close (w->up);
-  w->up = -1;
-  w->up_own = false;
-  ldirs_close (w->lw, w->n_lw);
-  w->n_lw = 0;
-  ldirs_close (w->lnext, w->n_next);
-  w->n_next = 0;
-}
-
-static void
-walk_init (struct walk *w, size_t n_lowers)
-{
-  memset (w, 0, sizeof *w);
-  w->up = -1;
-  w->lw = xcalloc (n_lowers + 1, sizeof *w->lw);
-  w->lnext = xcalloc (n_lowers + 1, sizeof *w->lnext);
-  w->phys_cap = 256;
-  w->phys = xmalloc (w->phys_cap);
-  w->phys[0] = '\0';
-}
-
-static void
-walk_free (struct walk *w)
-{
-  walk_clear (w);
-  free (w->lw);
-  free (w->lnext);
-  free (w->phys);
-}
-
-/* Put W at the root: this layer's directory and every lower root (overlayfs ignores an opaque xattr
- * on a layer's root, so all of them merge).  */
-static void
-walk_root (struct extractor *x, struct walk *w)
-{
-  walk_clear (w);
-  w->up = x->root;
-  for (size_t i = 0; i < x->o->n_lowers; i++)
-    w->lw[i] = (struct ldir){ .fd = x->o->lower_fds[i], .own = false };
-  w->n_lw = x->o->n_lowers;
-  w->phys_len = 0;
-  w->phys[0] = '\0';
-  w->depth = 0;
-  w->virt = 0;
-}
-
-/* Look NAME up in the lower directories of W's level, as overlayfs does: nearest first, a whiteout
- * or a non-directory ends the search, directories merge until one is opaque.  The directories go to
- * W->lnext (for stepping into NAME).  HIT says what the nearest lower shows.  */
-static int
-lower_lookup (struct extractor *x, struct walk *w, const char *name, struct lower_hit *hit, struct husk_err *err)
-{
-  ldirs_close (w->lnext, w->n_next);
-  w->n_next = 0;
-  hit->kind = K_ABSENT;
-  for (size_t i = 0; i < w->n_lw; i++)
+  if (lst != NULL)
     {
-      int fd = openat (w->lw[i].fd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0)
-        {
-          if (hit->kind == K_ABSENT)
-            {
-              if (fstat (fd, &hit->st) < 0)
-                {
-                  close (fd);
-                  return husk_err_set (err, errno, "stat '%s' in a lower layer", name);
-                }
-              hit->kind = K_DIR;
-              hit->at = i;
-            }
-          w->lnext[w->n_next++] = (struct ldir){ .fd = fd, .own = true };
-          if (is_opaque (x, fd))
-            break;
-          continue;
-        }
-      if (errno == ENOENT)
-        continue;
-      if (errno != ENOTDIR && errno != ELOOP)
-        return husk_err_set (err, errno, "open '%s' in a lower layer", name);
-      /* a non-directory: it shows only when nothing above it did; it ends the merge either way */
-      if (hit->kind == K_ABSENT)
-        {
-          if (fstatat (w->lw[i].fd, name, &hit->st, AT_SYMLINK_NOFOLLOW) < 0)
-            return husk_err_set (err, errno, "stat '%s' in a lower layer", name);
-          hit->at = i;
-          if (is_whiteout (&hit->st))
-            hit->kind = K_ABSENT;
-          else if (S_ISLNK (hit->st.st_mode))
-            {
-              ssize_t n = readlinkat (w->lw[i].fd, name, x->link, sizeof x->link);
-              if (n < 0 || (size_t) n >= sizeof x->link)
-                return husk_err_set (err, n < 0 ? errno : ENAMETOOLONG, "readlink '%s' in a lower layer", name);
-              x->link[n] = '\0';
-              hit->kind = K_LINK;
-            }
-          else
-            hit->kind = K_OTHER;
-        }
-      break;
-    }
-  return 0;
-}
-
-/* Append NAME to W->phys.  */
-static void
-phys_push (struct walk *w, const char *name)
-{
-  size_t nl = strlen (name);
-  ensure_cap (&w->phys, &w->phys_cap, w->phys_len + nl + 2);
-  if (w->phys_len > 0)
-    w->phys[w->phys_len++] = '/';
-  memcpy (w->phys + w->phys_len, name, nl + 1);
-  w->phys_len += nl;
-  w->depth++;
-}
-
-/* Move W down into NAME: UP is this layer's directory there (or -1), W->lnext the lower ones.  */
-static void
-walk_enter (struct walk *w, int up, const char *name)
-{
-  if (w->up_own && w->up >= 0)
-    close (w->up);
-  w->up = up;
-  w->up_own = up >= 0;
-  ldirs_close (w->lw, w->n_lw);
-  struct ldir *t = w->lw;
-  w->lw = w->lnext;
-  w->n_lw = w->n_next;
-  w->lnext = t;
-  w->n_next = 0;
-  phys_push (w, name);
-}
-
-/* Give the new directory FD (NAME in W's level) the attributes of the lower directory LFD it
- * stands for: owner, mode, xattrs now, times at the end.  */
-static int
-copy_dir_attrs (struct extractor *x, struct walk *w, int fd, int lfd, const struct stat *lst, const char *name,
-                struct husk_err *err)
-{
-  const char *what = join_path (x, w->phys, w->phys_len, name);
-  if (fchown (fd, lst->st_uid, lst->st_gid) < 0)
-    return husk_err_set (err, errno, "chown '%s'", what);
-  if (fchmod (fd, lst->st_mode & 07777) < 0)
-    return husk_err_set (err, errno, "chmod '%s'", what);
-  copy_xattrs (x, lfd, fd, what);
-  struct timespec ts[2] = { lst->st_atim, lst->st_mtim };
-  defer_dir_times (x, what, strlen (what), ts);
-  return 0;
-}
-
-/* One step of a walk: NAME in W's level, in the merged view.  K_DIR: W moved into it (with CREATE,
- * this layer's directory is made when missing: with the lower directory's attributes, or 0755
- * root:root, opaque if it replaces a whiteout of this layer).  K_LINK: x->link holds the target, W
- * did not move.  K_OTHER: not a directory.  K_ABSENT (never with CREATE): nothing there.  */
-static int
-walk_step (struct extractor *x, struct walk *w, const char *name, bool create, enum kind *kind,
-           struct husk_err *err)
-{
-  struct lower_hit hit;
-  bool up_whiteout = false;
-
-  if (w->depth >= x->o->limits.max_depth)
-    return husk_err_set (err, ELOOP, "'%s': more than %u levels", w->phys, x->o->limits.max_depth);
-  if (w->up >= 0)
-    {
-      int fd = openat (w->up, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-      if (fd >= 0)
-        {
-          ldirs_close (w->lnext, w->n_next);
-          w->n_next = 0;
-          if (!is_opaque (x, fd) && lower_lookup (x, w, name, &hit, err) < 0)
-            {
-              close (fd);
-              return -1;
-            }
-          walk_enter (w, fd, name);
-          *kind = K_DIR;
-          return 0;
-        }
-      if (errno != ENOENT)
-        {
-          struct stat st;
-          if (errno != ENOTDIR && errno != ELOOP)
-            return husk_err_set (err, errno, "open '%s'", join_path (x, w->phys, w->phys_len, name));
-          if (fstatat (w->up, name, &st, AT_SYMLINK_NOFOLLOW) < 0)
-            return husk_err_set (err, errno, "stat '%s'", join_path (x, w->phys, w->phys_len, name));
-          if (S_ISLNK (st.st_mode))
-            {
-              ssize_t n = readlinkat (w->up, name, x->link, sizeof x->link);
-              if (n < 0 || (size_t) n >= sizeof x->link)
-                return husk_err_set (err, n < 0 ? errno : ENAMETOOLONG, "readlink '%s'",
-                                     join_path (x, w->phys, w->phys_len, name));
-              x->link[n] = '\0';
-              *kind = K_LINK;
-              return 0;
-            }
-          if (!is_whiteout (&st))
-            {
-              *kind = K_OTHER;
-              return 0;
-            }
-          up_whiteout = true;
-        }
-    }
-
-  hit.kind = K_ABSENT;
-  ldirs_close (w->lnext, w->n_next);
-  w->n_next = 0;
-  if (!up_whiteout && lower_lookup (x, w, name, &hit, err) < 0)
-    return -1;
-  if (hit.kind == K_LINK || hit.kind == K_OTHER)
-    {
-      ldirs_close (w->lnext, w->n_next);
-      w->n_next = 0;
-      *kind = hit.kind;
-      return 0;
-    }
-  if (!create)
-    {
-      if (hit.kind == K_ABSENT)
-        {
-          *kind = K_ABSENT;
-          return 0;
-        }
-      walk_enter (w, -1, name); /* a directory of the lower layers only */
-      *kind = K_DIR;
-      return 0;
-    }
-
-  /* make this layer's directory */
-  const char *what = join_path (x, w->phys, w->phys_len, name);
-  if (w->up < 0)
-    return husk_err_set (err, EINVAL, "'%s': no parent in this layer", what);
-  if (up_whiteout && unlinkat (w->up, name, 0) < 0)
-    return husk_err_set (err, errno, "unlink whiteout '%s'", what);
-  if (mkdirat (w->up, name, 0700) < 0)
-    return husk_err_set (err, errno, "mkdir '%s'", what);
-  int fd = openat (w->up, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
-  if (fd < 0)
-    return husk_err_set (err, errno, "open '%s'", what);
-  int r;
-  if (hit.kind == K_DIR)
-    r = copy_dir_attrs (x, w, fd, w->lnext[0].fd, &hit.st, name, err);
-  else if (fchown (fd, 0, 0) < 0 || fchmod (fd, 0755) < 0)
-    r = husk_err_set (err, errno, "chown/chmod '%s'", what);
-  else if (up_whiteout && fsetxattr (fd, x->xa_opaque, "y", 1, 0) < 0)
-    r = husk_err_set (err, errno, "set '%s' on '%s'", x->xa_opaque, what);
-  else
-    r = 0;
-  if (r < 0)
-    {
-      close (fd);
-      return -1;
+      copy_xattrs (x, lfd, fd, path);
+      struct timespec ts[2] = { lst->st_atim, lst->st_mtim };
+      defer_dir_times (x, path, strlen (path), ts);
     }
   if (x->for_whiteout)
-    x->wh.n[tree_node_of (&x->wh, join_path (x, w->phys, w->phys_len, name), true)].made = true;
-  walk_enter (w, fd, name);
-  *kind = K_DIR;
-  return 0;
-}
-
-/* Give the walk's component source: PATH, then what remains.  */
-static void
-todo_set (struct extractor *x, const char *path)
-{
-  size_t n = strlen (path);
-  ensure_cap (&x->todo[0], &x->todo_cap[0], n + 1);
-  memcpy (x->todo[0], path, n + 1);
-}
-
-/* Walk the physical path PATH (directories of the merged view, no symlinks) from the root.  With
- * CREATE this layer's missing directories are made (walk_step).  */
-static int
-walk_replay (struct extractor *x, struct walk *w, const char *path, bool create, struct husk_err *err)
-{
-  cleanup_free char *copy = xstrdup (path);
-  unsigned hops = w->hops;
-  walk_root (x, w);
-  w->hops = hops;
-  for (char *s = copy, *e; *s != '\0'; s = e)
-    {
-      enum kind k;
-      e = strchrnul (s, '/');
-      if (*e != '\0')
-        *e++ = '\0';
-      if (walk_step (x, w, s, create, &k, err) < 0)
-        return -1;
-      if (k != K_DIR)
-        return husk_err_set (err, ENOTDIR, "'%s' is not a directory", path);
-    }
-  return 0;
-}
-
-/* Drop the last component of W->phys (no syscalls).  */
-static void
-phys_pop (struct walk *w)
-{
-  while (w->phys_len > 0 && w->phys[w->phys_len - 1] != '/')
-    w->phys_len--;
-  if (w->phys_len > 0)
-    w->phys_len--;
-  w->phys[w->phys_len] = '\0';
-  w->depth--;
-}
-
-/* ".." in a walk: up one level, never above the root.  A level that does not exist (W->virt) is
- * dropped; otherwise the walk is redone from the root to the parent (fds are not kept per level,
- * and ".." in a symlink target is rare).  */
-static int
-walk_up (struct extractor *x, struct walk *w, struct husk_err *err)
-{
-  if (w->depth == 0)
-    return 0;
-  if (w->virt > 0)
-    {
-      phys_pop (w);
-      w->virt--;
-      return 0;
-    }
-  phys_pop (w);
-  cleanup_free char *path = xstrdup (w->phys);
-  return walk_replay (x, w, path, false, err);
-}
-
-/* Walk PATH (relative to the root) in the merged view, following symlinks inside the root, and
- * leave W at the directory it names.  The walk itself changes nothing: names that do not exist are
- * kept as plain names (W->virt counts them; a later ".." drops them, as securejoin does), so a
- * symlink to "/missing/../etc" makes no "missing".  Then, with CREATE, this layer's directories are
- * made along the resolved path (walk_step: with the lower directories' attributes) and a
- * non-directory on the way is an error; without, *MISSING says that PATH names no directory of the
- * merged view (and W->up is -1 where this layer has no directory yet).  */
-static int
-walk_path (struct extractor *x, struct walk *w, const char *path, bool create, bool *missing,
-           struct husk_err *err)
-{
-  char comp[NAME_MAX + 1];
-  size_t pos = 0;
-
-  *missing = false;
-  walk_root (x, w);
-  w->hops = 0;
-  todo_set (x, path);
-  for (;;)
-    {
-      char *t = x->todo[0];
-      while (t[pos] == '/')
-        pos++;
-      if (t[pos] == '\0')
-        break;
-      size_t s = pos;
-      while (t[pos] != '\0' && t[pos] != '/')
-        pos++;
-      size_t cl = pos - s;
-      if (cl > NAME_MAX)
-        return husk_err_set (err, ENAMETOOLONG, "path component too long");
-      memcpy (comp, t + s, cl);
-      comp[cl] = '\0';
-      if (strcmp (comp, ".") == 0)
-        continue;
-      if (strcmp (comp, "..") == 0)
-        {
-          if (walk_up (x, w, err) < 0)
-            return -1;
-          continue;
-        }
-      enum kind k = K_ABSENT;
-      if (w->depth >= x->o->limits.max_depth)
-        return husk_err_set (err, ELOOP, "'%s': more than %u levels", w->phys, x->o->limits.max_depth);
-      if (w->virt == 0 && walk_step (x, w, comp, false, &k, err) < 0)
-        return -1;
-      if (k == K_DIR)
-        continue;
-      if (k == K_ABSENT)
-        {
-          walk_clear (w); /* nothing exists below a missing directory */
-          phys_push (w, comp);
-          w->virt++;
-          continue;
-        }
-      if (k == K_OTHER)
-        {
-          if (!create)
-            {
-              *missing = true;
-              return 0;
-            }
-          return husk_err_set (err, ENOTDIR, "'%s' is not a directory", join_path (x, w->phys, w->phys_len, comp));
-        }
-      /* K_LINK: continue with its target, then the rest */
-      if (++w->hops > MAX_HOPS)
-        return husk_err_set (err, ELOOP, "too many levels of symbolic links at '%s'",
-                             join_path (x, w->phys, w->phys_len, comp));
-      size_t ll = strlen (x->link), rest = strlen (t + pos);
-      ensure_cap (&x->todo[1], &x->todo_cap[1], ll + rest + 2);
-      memcpy (x->todo[1], x->link, ll);
-      x->todo[1][ll] = '/';
-      memcpy (x->todo[1] + ll + 1, t + pos, rest + 1);
-      char *sw = x->todo[0];
-      size_t sc = x->todo_cap[0];
-      x->todo[0] = x->todo[1];
-      x->todo_cap[0] = x->todo_cap[1];
-      x->todo[1] = sw;
-      x->todo_cap[1] = sc;
-      pos = 0;
-      if (x->link[0] == '/')
-        {
-          unsigned hops = w->hops;
-          walk_root (x, w);
-          w->hops = hops;
-        }
-    }
-  *missing = w->virt > 0;
-  if (create && (w->virt > 0 || w->up < 0))
-    {
-      cleanup_free char *phys = xstrdup (w->phys);
-      return walk_replay (x, w, phys, true, err);
-    }
-  return 0;
-}
-
-/* Fast path: leave W at this layer's directory PARENT (a cleaned path) when the whole of it already
- * is real directories in this layer, so that the merged view there is this layer's.  Returns false
- * (W untouched) otherwise.  */
-static bool
-walk_fast (struct extractor *x, struct walk *w, const char *parent)
-{
-  if (parent[0] == '\0')
-    return false;
-  int fd = open_phys_dir (x, parent);
-  if (fd < 0)
-    return false;
-  walk_clear (w);
-  w->up = fd;
-  w->up_own = true;
-  size_t n = strlen (parent);
-  ensure_cap (&w->phys, &w->phys_cap, n + 1);
-  memcpy (w->phys, parent, n + 1);
-  w->phys_len = n;
-  w->depth = 1;
-  for (size_t i = 0; i < n; i++)
-    w->depth += parent[i] == '/';
-  w->virt = 0;
-  return true;
-}
-
-/* Leave W at this layer's directory for PARENT (a cleaned path), made when missing.  */
-static int
-walk_parent (struct extractor *x, struct walk *w, const char *parent, struct husk_err *err)
-{
-  bool missing;
-  if (walk_fast (x, w, parent))
-    return 0;
-  return walk_path (x, w, parent, true, &missing, err);
+    x->wh.n[tree_node_of (&x->wh, path, true)].made = true;
 }
 
 /* ---- whiteouts and opaque directories -------------------------------------------------------- */
@@ -1169,8 +441,8 @@ forget_whiteouts_below (struct extractor *x, uint32_t node, int dirfd)
 {
   struct tree *t = &x->wh;
   uint32_t c = t->n[node].child;
-  t->n[node].child = NONE;
-  while (c != NONE)
+  t->n[node].child = TREE_NONE;
+  while (c != TREE_NONE)
     {
       uint32_t next = t->n[c].sibling;
       const char *name = tree_name (t, c);
@@ -1178,7 +450,7 @@ forget_whiteouts_below (struct extractor *x, uint32_t node, int dirfd)
       if (t->n[c].whiteout && dirfd >= 0 && fstatat (dirfd, name, &st, AT_SYMLINK_NOFOLLOW) == 0
           && is_whiteout (&st))
         (void) unlinkat (dirfd, name, 0);
-      if (t->n[c].child != NONE)
+      if (t->n[c].child != TREE_NONE)
         {
           int fd = dirfd >= 0 ? openat (dirfd, name, O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC) : -1;
           forget_whiteouts_below (x, c, fd);
@@ -1200,7 +472,7 @@ keep_dir (struct extractor *x, const char *path)
   if (x->wh.count > 1)
     {
       uint32_t node = tree_node_of (&x->wh, path, false);
-      if (node != NONE)
+      if (node != TREE_NONE)
         x->wh.n[node].made = false;
     }
 }
@@ -1212,7 +484,7 @@ make_opaque (struct extractor *x, int fd, const char *path, struct husk_err *err
   if (fsetxattr (fd, x->xa_opaque, "y", 1, 0) < 0)
     return husk_err_set (err, errno, "set '%s' on '%s'", x->xa_opaque, path[0] ? path : "/");
   uint32_t node = tree_node_of (&x->wh, path, false);
-  if (node != NONE)
+  if (node != TREE_NONE)
     forget_whiteouts_below (x, node, fd);
   return 0;
 }
@@ -1225,7 +497,7 @@ static int
 hide_lower (struct extractor *x, struct walk *w, const char *name, struct husk_err *err)
 {
   struct stat st;
-  cleanup_free char *path = xstrdup (join_path (x, w->phys, w->phys_len, name));
+  cleanup_free char *path = xstrdup (view_join (&x->v, w->phys, w->phys_len, name));
   if (fstatat (w->up, name, &st, AT_SYMLINK_NOFOLLOW) == 0)
     {
       if (!S_ISDIR (st.st_mode))
@@ -1238,7 +510,7 @@ hide_lower (struct extractor *x, struct walk *w, const char *name, struct husk_e
       if (r < 0)
         return -1;
       uint32_t node = tree_node_of (&x->wh, path, false);
-      if (node == NONE || !x->wh.n[node].made || unlinkat (w->up, name, AT_REMOVEDIR) < 0)
+      if (node == TREE_NONE || !x->wh.n[node].made || unlinkat (w->up, name, AT_REMOVEDIR) < 0)
         return 0;
     }
   else if (errno != ENOENT)
@@ -1265,11 +537,11 @@ do_whiteout (struct extractor *x, const char *parent, const char *name, struct h
 
   if (x->o->n_lowers == 0)
     goto drop;
-  if (walk_path (x, w, parent, false, &missing, err) < 0)
+  if (walk_path (&x->v, w, parent, false, &missing, err) < 0)
     return -1;
   if (missing)
     goto drop;
-  if (lower_lookup (x, w, name, &hit, err) < 0)
+  if (lower_lookup (&x->v, w, name, &hit, err) < 0)
     return -1;
   if (hit.kind == K_ABSENT)
     goto drop;
@@ -1277,7 +549,7 @@ do_whiteout (struct extractor *x, const char *parent, const char *name, struct h
     {
       cleanup_free char *phys = xstrdup (w->phys);
       x->for_whiteout = true;
-      int r = walk_replay (x, w, phys, true, err);
+      int r = walk_replay (&x->v, w, phys, true, err);
       x->for_whiteout = false;
       if (r < 0)
         return -1;
@@ -1303,7 +575,7 @@ opaque_root (struct extractor *x, struct husk_err *err)
   if (x->root_hidden)
     return 0;
   x->root_hidden = true;
-  walk_root (x, w);
+  walk_root (&x->v, w);
   tree_init (&seen);
   for (size_t i = 0; i < x->o->n_lowers && r == 0; i++)
     {
@@ -1326,7 +598,7 @@ opaque_root (struct extractor *x, struct husk_err *err)
           size_t len = strlen (de->d_name);
           struct stat st;
           if (strcmp (de->d_name, ".") == 0 || strcmp (de->d_name, "..") == 0
-              || tree_find (&seen, 0, de->d_name, len) != NONE)
+              || tree_find (&seen, 0, de->d_name, len) != TREE_NONE)
             continue;
           tree_add (&seen, 0, de->d_name, len);
           if (fstatat (fd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == 0 && is_whiteout (&st))
@@ -1356,7 +628,7 @@ do_opaque (struct extractor *x, const char *parent, struct husk_err *err)
     }
   if (parent[0] == '\0')
     return opaque_root (x, err);
-  if (walk_path (x, w, parent, false, &missing, err) < 0)
+  if (walk_path (&x->v, w, parent, false, &missing, err) < 0)
     return -1;
   if (missing)
     {
@@ -1366,7 +638,7 @@ do_opaque (struct extractor *x, const char *parent, struct husk_err *err)
   if (w->up < 0)
     {
       cleanup_free char *phys = xstrdup (w->phys);
-      if (walk_replay (x, w, phys, true, err) < 0)
+      if (walk_replay (&x->v, w, phys, true, err) < 0)
         return -1;
     }
   if (make_opaque (x, w->up, w->phys, err) < 0)
@@ -1492,7 +764,7 @@ do_dir (struct extractor *x, struct walk *w, const char *leaf, const char *what,
   if (opaque && fsetxattr (fd, x->xa_opaque, "y", 1, 0) < 0)
     return husk_err_set (err, errno, "set '%s' on '%s'", x->xa_opaque, what);
   entry_times (x, ts);
-  const char *p = join_path (x, w->phys, w->phys_len, leaf);
+  const char *p = view_join (&x->v, w->phys, w->phys_len, leaf);
   defer_dir_times (x, p, strlen (p), ts);
   keep_dir (x, p);
   return 0;
@@ -1503,8 +775,8 @@ static int
 do_root_dir (struct extractor *x, struct husk_err *err)
 {
   struct timespec ts[2];
-  clear_xattrs (x, x->root);
-  if (set_fd_attrs (x, x->root, "/", err) < 0)
+  clear_xattrs (x, x->v.root);
+  if (set_fd_attrs (x, x->v.root, "/", err) < 0)
     return -1;
   entry_times (x, ts);
   defer_dir_times (x, "", 0, ts);
@@ -1606,11 +878,11 @@ copy_up (struct extractor *x, int lfd, int upfd, const char *name, const struct 
     }
   if (S_ISLNK (st->st_mode))
     {
-      ssize_t n = readlinkat (lfd, name, x->link, sizeof x->link);
-      if (n < 0 || (size_t) n >= sizeof x->link)
+      ssize_t n = readlinkat (lfd, name, x->v.link, sizeof x->v.link);
+      if (n < 0 || (size_t) n >= sizeof x->v.link)
         return husk_err_set (err, n < 0 ? errno : ENAMETOOLONG, "readlink '%s' in a lower layer", what);
-      x->link[n] = '\0';
-      if (symlinkat (x->link, upfd, name) < 0)
+      x->v.link[n] = '\0';
+      if (symlinkat (x->v.link, upfd, name) < 0)
         return husk_err_set (err, errno, "symlink '%s'", what);
     }
   else if (S_ISFIFO (st->st_mode) || S_ISCHR (st->st_mode) || S_ISBLK (st->st_mode))
@@ -1665,12 +937,12 @@ do_hardlink (struct extractor *x, const char *parent, const char *leaf, const ch
                (long long) archive_entry_size (x->e));
   const char *tleaf = split_leaf (x->target, &tparent, &tcap);
   const char *twhat = x->target;
-  if (!walk_fast (x, tw, tparent) || fstatat (tw->up, tleaf, &st, AT_SYMLINK_NOFOLLOW) < 0)
+  if (!walk_fast (&x->v, tw, tparent) || fstatat (tw->up, tleaf, &st, AT_SYMLINK_NOFOLLOW) < 0)
     {
       /* not (simply) in this layer: look in the merged view, making nothing unless it is found */
       struct lower_hit hit;
       bool missing;
-      if (walk_path (x, tw, tparent, false, &missing, err) < 0)
+      if (walk_path (&x->v, tw, tparent, false, &missing, err) < 0)
         return husk_err_prefix (err, "hard link target '%s'", twhat);
       if (missing)
         return husk_err_set (err, ENOENT, "hard link target '%s' not found", twhat);
@@ -1678,7 +950,7 @@ do_hardlink (struct extractor *x, const char *parent, const char *leaf, const ch
         goto in_upper;
       if (tw->up >= 0 && errno != ENOENT)
         return husk_err_set (err, errno, "stat '%s'", twhat);
-      if (lower_lookup (x, tw, tleaf, &hit, err) < 0)
+      if (lower_lookup (&x->v, tw, tleaf, &hit, err) < 0)
         return -1;
       if (hit.kind == K_ABSENT)
         return husk_err_set (err, ENOENT, "hard link target '%s' not found", twhat);
@@ -1687,7 +959,7 @@ do_hardlink (struct extractor *x, const char *parent, const char *leaf, const ch
       if (tw->up < 0)
         {
           cleanup_free char *phys = xstrdup (tw->phys);
-          if (walk_replay (x, tw, phys, true, err) < 0 || lower_lookup (x, tw, tleaf, &hit, err) < 0)
+          if (walk_replay (&x->v, tw, phys, true, err) < 0 || lower_lookup (&x->v, tw, tleaf, &hit, err) < 0)
             return husk_err_prefix (err, "hard link target '%s'", twhat);
           if (hit.kind != K_LINK && hit.kind != K_OTHER)
             return husk_err_set (err, ENOENT, "hard link target '%s' changed", twhat);
@@ -1704,7 +976,7 @@ do_hardlink (struct extractor *x, const char *parent, const char *leaf, const ch
         return husk_err_set (err, EPERM, "hard link to the directory '%s'", twhat);
     }
 
-  if (walk_parent (x, w, parent, err) < 0)
+  if (walk_parent (&x->v, w, parent, err) < 0)
     return -1;
   if (fstat (tw->up, &tst) < 0 || fstat (w->up, &pst) < 0)
     return husk_err_set (err, errno, "fstat");
@@ -1778,7 +1050,7 @@ do_entry (struct extractor *x, struct husk_err *err)
     return husk_err_set (err, 0, "unsupported entry type 0%o", (unsigned) type);
 
   struct walk *w = &x->w[0];
-  if (walk_parent (x, w, parent, err) < 0)
+  if (walk_parent (&x->v, w, parent, err) < 0)
     return -1;
   switch (type)
     {
@@ -1816,7 +1088,7 @@ init_root (struct extractor *x, struct husk_err *err)
 {
   if (x->o->n_lowers == 0)
     {
-      if (fchown (x->root, 0, 0) < 0 || fchmod (x->root, 0755) < 0)
+      if (fchown (x->v.root, 0, 0) < 0 || fchmod (x->v.root, 0755) < 0)
         return husk_err_set (err, errno, "chown/chmod the layer directory");
       return 0;
     }
@@ -1824,9 +1096,9 @@ init_root (struct extractor *x, struct husk_err *err)
   cleanup_close int lfd = openat (x->o->lower_fds[0], ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC);
   if (lfd < 0 || fstat (lfd, &st) < 0)
     return husk_err_set (err, errno, "open the nearest lower layer");
-  if (fchown (x->root, st.st_uid, st.st_gid) < 0 || fchmod (x->root, st.st_mode & 07777) < 0)
+  if (fchown (x->v.root, st.st_uid, st.st_gid) < 0 || fchmod (x->v.root, st.st_mode & 07777) < 0)
     return husk_err_set (err, errno, "chown/chmod the layer directory");
-  copy_xattrs (x, lfd, x->root, "/");
+  copy_xattrs (x, lfd, x->v.root, "/");
   struct timespec ts[2] = { st.st_atim, st.st_mtim };
   defer_dir_times (x, "", 0, ts);
   return 0;
@@ -1840,12 +1112,12 @@ apply_dir_times (struct extractor *x, struct husk_err *err)
   for (size_t i = 0; i < x->n_dt; i++)
     {
       const char *p = x->dt_arena + x->dt[i].off;
-      int fd = p[0] == '\0' ? x->root : open_phys_dir (x, p);
+      int fd = p[0] == '\0' ? x->v.root : view_open_phys_dir (&x->v, p);
       if (fd < 0)
         continue;
       int r = futimens (fd, x->dt[i].ts);
       int e = errno;
-      if (fd != x->root)
+      if (fd != x->v.root)
         close (fd);
       if (r < 0)
         return husk_err_set (err, e, "set times of '%s'", p[0] ? p : "/");
@@ -1899,7 +1171,7 @@ int
 extract_layer (int layer_fd, extract_read_fn read, void *arg, const struct extract_options *opts,
                struct extract_stats *stats, struct husk_err *err)
 {
-  struct extractor x = { .root = layer_fd, .read = read, .arg = arg };
+  struct extractor x = { .read = read, .arg = arg };
   struct extract_options o = *opts;
   int r;
 
@@ -1915,6 +1187,7 @@ extract_layer (int layer_fd, extract_read_fn read, void *arg, const struct extra
     o.limits.max_name = extract_default_limits.max_name;
   x.o = &o;
   snprintf (x.xa_opaque, sizeof x.xa_opaque, "%s.overlay.opaque", o.xattr_prefix ? o.xattr_prefix : "trusted");
+  view_init (&x.v, layer_fd, o.lower_fds, o.n_lowers, o.limits.max_depth, x.xa_opaque, dir_made, &x);
   x.wbuf = xmalloc (WBUF_SIZE);
   walk_init (&x.w[0], o.n_lowers);
   walk_init (&x.w[1], o.n_lowers);
@@ -1937,9 +1210,7 @@ extract_layer (int layer_fd, extract_read_fn read, void *arg, const struct extra
   walk_free (&x.w[0]);
   walk_free (&x.w[1]);
   tree_free (&x.wh);
-  free (x.todo[0]);
-  free (x.todo[1]);
-  free (x.replay);
+  view_free (&x.v);
   free (x.path);
   free (x.target);
   free (x.wbuf);
