@@ -99,32 +99,12 @@ seccomp_arch_usable (const char *name)
 /* ---- yajl helpers -------------------------------------------------------------------------- */
 
 static void
-gen_string (yajl_gen g, const char *s)
-{
-  (void) yajl_gen_string (g, (const unsigned char *) s, strlen (s));
-}
-
-static void
-gen_key_string (yajl_gen g, const char *key, const char *value)
-{
-  gen_string (g, key);
-  gen_string (g, value);
-}
-
-static void
-gen_key_bool (yajl_gen g, const char *key, bool value)
-{
-  gen_string (g, key);
-  (void) yajl_gen_bool (g, value);
-}
-
-static void
 gen_key_strv (yajl_gen g, const char *key, const char *const *v)
 {
-  gen_string (g, key);
+  json_gen_str (g, key);
   (void) yajl_gen_array_open (g);
   for (; *v != NULL; v++)
-    gen_string (g, *v);
+    json_gen_str (g, *v);
   (void) yajl_gen_array_close (g);
 }
 
@@ -132,9 +112,9 @@ gen_key_strv (yajl_gen g, const char *key, const char *const *v)
 static void
 gen_key_enabled (yajl_gen g, const char *key, bool enabled)
 {
-  gen_string (g, key);
+  json_gen_str (g, key);
   (void) yajl_gen_map_open (g);
-  gen_key_bool (g, "enabled", enabled);
+  json_gen_key_bool (g, "enabled", enabled);
   (void) yajl_gen_map_close (g);
 }
 
@@ -144,42 +124,42 @@ gen_key_enabled (yajl_gen g, const char *key, bool enabled)
 static void
 gen_seccomp (yajl_gen g)
 {
-  gen_string (g, "seccomp");
+  json_gen_str (g, "seccomp");
   (void) yajl_gen_map_open (g);
-  gen_key_bool (g, "enabled", true);
+  json_gen_key_bool (g, "enabled", true);
 
   /* Every action the parser knows but SCMP_ACT_NOTIFY, which seccomp_compile refuses.  */
-  gen_string (g, "actions");
+  json_gen_str (g, "actions");
   (void) yajl_gen_array_open (g);
   for (int a = 0; spec_seccomp_action_name ((enum husk_seccomp_action) a) != NULL; a++)
     if (a != HUSK_SCMP_NOTIFY)
-      gen_string (g, spec_seccomp_action_name ((enum husk_seccomp_action) a));
+      json_gen_str (g, spec_seccomp_action_name ((enum husk_seccomp_action) a));
   (void) yajl_gen_array_close (g);
 
-  gen_string (g, "operators");
+  json_gen_str (g, "operators");
   (void) yajl_gen_array_open (g);
   for (int op = 0; spec_seccomp_op_name ((enum husk_seccomp_op) op) != NULL; op++)
-    gen_string (g, spec_seccomp_op_name ((enum husk_seccomp_op) op));
+    json_gen_str (g, spec_seccomp_op_name ((enum husk_seccomp_op) op));
   (void) yajl_gen_array_close (g);
 
-  gen_string (g, "archs");
+  json_gen_str (g, "archs");
   (void) yajl_gen_array_open (g);
   for (size_t i = 0; i < ARRAY_SIZE (seccomp_arch_candidates); i++)
     if (seccomp_arch_usable (seccomp_arch_candidates[i]))
-      gen_string (g, seccomp_arch_candidates[i]);
+      json_gen_str (g, seccomp_arch_candidates[i]);
   (void) yajl_gen_array_close (g);
 
-  gen_string (g, "knownFlags");
+  json_gen_str (g, "knownFlags");
   (void) yajl_gen_array_open (g);
   for (size_t i = 0; i < ARRAY_SIZE (seccomp_flags); i++)
-    gen_string (g, seccomp_flags[i].name);
+    json_gen_str (g, seccomp_flags[i].name);
   (void) yajl_gen_array_close (g);
 
-  gen_string (g, "supportedFlags");
+  json_gen_str (g, "supportedFlags");
   (void) yajl_gen_array_open (g);
   for (size_t i = 0; i < ARRAY_SIZE (seccomp_flags); i++)
     if (seccomp_flags[i].passed && kernel_has_seccomp_flag (seccomp_flags[i].flag))
-      gen_string (g, seccomp_flags[i].name);
+      json_gen_str (g, seccomp_flags[i].name);
   (void) yajl_gen_array_close (g);
 
   (void) yajl_gen_map_close (g);
@@ -189,31 +169,31 @@ gen_seccomp (yajl_gen g)
 static void
 gen_linux (yajl_gen g)
 {
-  gen_string (g, "linux");
+  json_gen_str (g, "linux");
   (void) yajl_gen_map_open (g);
 
-  gen_string (g, "namespaces");
+  json_gen_str (g, "namespaces");
   (void) yajl_gen_array_open (g);
   for (int t = 0; t < HUSK_NS_COUNT; t++)
-    gen_string (g, spec_ns_type_name ((enum husk_ns_type) t));
+    json_gen_str (g, spec_ns_type_name ((enum husk_ns_type) t));
   (void) yajl_gen_array_close (g);
 
-  gen_string (g, "capabilities");
+  json_gen_str (g, "capabilities");
   (void) yajl_gen_array_open (g);
   for (int cap = 0; cap <= SPEC_CAP_LAST; cap++)
-    gen_string (g, spec_cap_name (cap));
+    json_gen_str (g, spec_cap_name (cap));
   (void) yajl_gen_array_close (g);
 
   /* v1 (and hybrid) and v2 hierarchies are driven directly; --systemd-cgroup makes a transient
    * unit of systemd's system instance (cgroup/systemd.h; no user instance); linux.resources.rdma is
    * refused.  */
-  gen_string (g, "cgroup");
+  json_gen_str (g, "cgroup");
   (void) yajl_gen_map_open (g);
-  gen_key_bool (g, "v1", true);
-  gen_key_bool (g, "v2", true);
-  gen_key_bool (g, "systemd", true);
-  gen_key_bool (g, "systemdUser", false);
-  gen_key_bool (g, "rdma", false);
+  json_gen_key_bool (g, "v1", true);
+  json_gen_key_bool (g, "v2", true);
+  json_gen_key_bool (g, "systemd", true);
+  json_gen_key_bool (g, "systemdUser", false);
+  json_gen_key_bool (g, "rdma", false);
   (void) yajl_gen_map_close (g);
 
   gen_seccomp (g);
@@ -223,7 +203,7 @@ gen_linux (yajl_gen g)
   gen_key_enabled (g, "apparmor", false);
   gen_key_enabled (g, "selinux", false);
   gen_key_enabled (g, "intelRdt", false);
-  gen_string (g, "mountExtensions");
+  json_gen_str (g, "mountExtensions");
   (void) yajl_gen_map_open (g);
   gen_key_enabled (g, "idmap", false);
   (void) yajl_gen_map_close (g);
@@ -242,21 +222,21 @@ features_json (void)
   yajl_gen_config (g, yajl_gen_beautify, 1);
   yajl_gen_config (g, yajl_gen_indent_string, "\t");
   (void) yajl_gen_map_open (g);
-  gen_key_string (g, "ociVersionMin", "1.0.0");
-  gen_key_string (g, "ociVersionMax", "1.2.0");
+  json_gen_key_str (g, "ociVersionMin", "1.0.0");
+  json_gen_key_str (g, "ociVersionMax", "1.2.0");
   gen_key_strv (g, "hooks", hook_kinds);
   gen_key_strv (g, "mountOptions", mount_options);
   gen_linux (g);
 
-  gen_string (g, "annotations");
+  json_gen_str (g, "annotations");
   (void) yajl_gen_map_open (g);
-  gen_key_string (g, "io.github.husk.version", PACKAGE_VERSION);
+  json_gen_key_str (g, "io.github.husk.version", PACKAGE_VERSION);
   {
     const struct scmp_version *v = seccomp_version ();
     if (v != NULL)
       {
         cleanup_free char *s = xasprintf ("%u.%u.%u", v->major, v->minor, v->micro);
-        gen_key_string (g, "io.github.seccomp.libseccomp.version", s);
+        json_gen_key_str (g, "io.github.seccomp.libseccomp.version", s);
       }
   }
   (void) yajl_gen_map_close (g);

@@ -11,13 +11,8 @@
 
 #include "commands.h"
 #include "state.h"
+#include "json_gen.h"
 #include "util.h"
-
-static void
-gen_str (yajl_gen g, const char *s)
-{
-  yajl_gen_string (g, (const unsigned char *) s, strlen (s));
-}
 
 int
 cmd_list (const struct husk_globals *g, int argc, char **argv, struct husk_err *err)
@@ -74,16 +69,16 @@ cmd_list (const struct husk_globals *g, int argc, char **argv, struct husk_err *
       else if (json)
         {
           yajl_gen_map_open (gen);
-          gen_str (gen, "id");
-          gen_str (gen, rec.id);
-          gen_str (gen, "pid");
+          json_gen_str (gen, "id");
+          json_gen_str (gen, rec.id);
+          json_gen_str (gen, "pid");
           yajl_gen_integer (gen, pid);
-          gen_str (gen, "status");
-          gen_str (gen, status);
-          gen_str (gen, "bundle");
-          gen_str (gen, rec.bundle);
-          gen_str (gen, "created");
-          gen_str (gen, rec.created != NULL ? rec.created : "");
+          json_gen_str (gen, "status");
+          json_gen_str (gen, status);
+          json_gen_str (gen, "bundle");
+          json_gen_str (gen, rec.bundle);
+          json_gen_str (gen, "created");
+          json_gen_str (gen, rec.created != NULL ? rec.created : "");
           yajl_gen_map_close (gen);
         }
       else

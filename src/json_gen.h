@@ -2,6 +2,7 @@
 #ifndef HUSK_JSON_GEN_H
 #define HUSK_JSON_GEN_H
 
+#include <stdbool.h>
 #include <string.h>
 #include <yajl/yajl_gen.h>
 #include <yajl/yajl_tree.h>
@@ -24,6 +25,35 @@ json_gen_finish (yajl_gen g)
   return out;
 }
 
+/* STR as a JSON string; "KEY": value pairs inside an open map.  The writers of every JSON document
+ * husk makes (spec, state, features, events, list, sandbox, image records) use these.  */
+static inline void
+json_gen_str (yajl_gen g, const char *s)
+{
+  yajl_gen_string (g, (const unsigned char *) s, strlen (s));
+}
+
+static inline void
+json_gen_key_str (yajl_gen g, const char *key, const char *value)
+{
+  json_gen_str (g, key);
+  json_gen_str (g, value);
+}
+
+static inline void
+json_gen_key_int (yajl_gen g, const char *key, long long value)
+{
+  json_gen_str (g, key);
+  yajl_gen_integer (g, value);
+}
+
+static inline void
+json_gen_key_bool (yajl_gen g, const char *key, bool value)
+{
+  json_gen_str (g, key);
+  yajl_gen_bool (g, value);
+}
+
 /* Write the parsed JSON value V into G as it is (numbers keep their text; NULL writes null).  */
 static inline void
 json_gen_value (yajl_gen g, yajl_val v)
@@ -31,7 +61,7 @@ json_gen_value (yajl_gen g, yajl_val v)
   if (v == NULL || YAJL_IS_NULL (v))
     yajl_gen_null (g);
   else if (YAJL_IS_STRING (v))
-    yajl_gen_string (g, (const unsigned char *) v->u.string, strlen (v->u.string));
+    json_gen_str (g, v->u.string);
   else if (YAJL_IS_NUMBER (v))
     yajl_gen_number (g, v->u.number.r, strlen (v->u.number.r));
   else if (YAJL_IS_TRUE (v) || YAJL_IS_FALSE (v))
@@ -48,7 +78,7 @@ json_gen_value (yajl_gen g, yajl_val v)
       yajl_gen_map_open (g);
       for (size_t i = 0; i < v->u.object.len; i++)
         {
-          yajl_gen_string (g, (const unsigned char *) v->u.object.keys[i], strlen (v->u.object.keys[i]));
+          json_gen_str (g, v->u.object.keys[i]);
           json_gen_value (g, v->u.object.values[i]);
         }
       yajl_gen_map_close (g);

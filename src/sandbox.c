@@ -30,41 +30,14 @@ static const char *const env_not_passed[] = { "NOTIFY_SOCKET", "LISTEN_FDS", "LI
 
 /* ---- JSON writing -------------------------------------------------------------------------- */
 
-static void
-gen_str (yajl_gen g, const char *s)
-{
-  yajl_gen_string (g, (const unsigned char *) s, strlen (s));
-}
-
-static void
-gen_key_str (yajl_gen g, const char *key, const char *value)
-{
-  gen_str (g, key);
-  gen_str (g, value);
-}
-
-static void
-gen_key_int (yajl_gen g, const char *key, long long value)
-{
-  gen_str (g, key);
-  yajl_gen_integer (g, value);
-}
-
-static void
-gen_key_bool (yajl_gen g, const char *key, bool value)
-{
-  gen_str (g, key);
-  yajl_gen_bool (g, value);
-}
-
 /* "KEY": [ V... ] for the NULL-terminated V.  */
 static void
 gen_key_strv (yajl_gen g, const char *key, char *const *v)
 {
-  gen_str (g, key);
+  json_gen_str (g, key);
   yajl_gen_array_open (g);
   for (; v != NULL && *v != NULL; v++)
-    gen_str (g, *v);
+    json_gen_str (g, *v);
   yajl_gen_array_close (g);
 }
 
@@ -116,21 +89,21 @@ static void
 gen_rule_masked (yajl_gen g, const char *name, long long mask, int errno_ret)
 {
   yajl_gen_map_open (g);
-  gen_str (g, "names");
+  json_gen_str (g, "names");
   yajl_gen_array_open (g);
-  gen_str (g, name);
+  json_gen_str (g, name);
   yajl_gen_array_close (g);
-  gen_key_str (g, "action", "SCMP_ACT_ERRNO");
-  gen_key_int (g, "errnoRet", errno_ret);
+  json_gen_key_str (g, "action", "SCMP_ACT_ERRNO");
+  json_gen_key_int (g, "errnoRet", errno_ret);
   if (mask != 0)
     {
-      gen_str (g, "args");
+      json_gen_str (g, "args");
       yajl_gen_array_open (g);
       yajl_gen_map_open (g);
-      gen_key_int (g, "index", 0);
-      gen_key_int (g, "value", mask);
-      gen_key_int (g, "valueTwo", mask);
-      gen_key_str (g, "op", "SCMP_CMP_MASKED_EQ");
+      json_gen_key_int (g, "index", 0);
+      json_gen_key_int (g, "value", mask);
+      json_gen_key_int (g, "valueTwo", mask);
+      json_gen_key_str (g, "op", "SCMP_CMP_MASKED_EQ");
       yajl_gen_map_close (g);
       yajl_gen_array_close (g);
     }
@@ -141,18 +114,18 @@ static void
 gen_seccomp_default (yajl_gen g)
 {
   yajl_gen_map_open (g);
-  gen_key_str (g, "defaultAction", "SCMP_ACT_ALLOW");
+  json_gen_key_str (g, "defaultAction", "SCMP_ACT_ALLOW");
   gen_key_strv (g, "architectures", (char *const *) seccomp_arches ());
-  gen_str (g, "syscalls");
+  json_gen_str (g, "syscalls");
   yajl_gen_array_open (g);
   yajl_gen_map_open (g);
-  gen_str (g, "names");
+  json_gen_str (g, "names");
   yajl_gen_array_open (g);
   for (size_t i = 0; i < ARRAY_SIZE (seccomp_denied); i++)
-    gen_str (g, seccomp_denied[i]);
+    json_gen_str (g, seccomp_denied[i]);
   yajl_gen_array_close (g);
-  gen_key_str (g, "action", "SCMP_ACT_ERRNO");
-  gen_key_int (g, "errnoRet", ERRNO_EPERM);
+  json_gen_key_str (g, "action", "SCMP_ACT_ERRNO");
+  json_gen_key_int (g, "errnoRet", ERRNO_EPERM);
   yajl_gen_map_close (g);
   /* A new user namespace would give the command a full capability set over new namespaces.  The
    * flags are argument 0 of unshare, and of clone on every architecture listed above.  */
@@ -396,11 +369,11 @@ build_env (const struct sandbox_opts *o)
 static void
 gen_key_caps (yajl_gen g, const char *key, uint64_t mask)
 {
-  gen_str (g, key);
+  json_gen_str (g, key);
   yajl_gen_array_open (g);
   for (int c = 0; c <= SPEC_CAP_LAST; c++)
     if (mask & (1ULL << c))
-      gen_str (g, spec_cap_name (c));
+      json_gen_str (g, spec_cap_name (c));
   yajl_gen_array_close (g);
 }
 
@@ -411,18 +384,18 @@ gen_process (yajl_gen g, const struct sandbox_opts *o, const struct husk_spec *d
   uint64_t caps = ((dc != NULL ? dc->effective : 0) | o->cap_add) & ~o->cap_drop;
   cleanup_strv char **env = build_env (o);
 
-  gen_str (g, "process");
+  json_gen_str (g, "process");
   yajl_gen_map_open (g);
-  gen_key_bool (g, "terminal", o->tty);
-  gen_str (g, "user");
+  json_gen_key_bool (g, "terminal", o->tty);
+  json_gen_str (g, "user");
   yajl_gen_map_open (g);
-  gen_key_int (g, "uid", o->uid);
-  gen_key_int (g, "gid", o->gid);
+  json_gen_key_int (g, "uid", o->uid);
+  json_gen_key_int (g, "gid", o->gid);
   yajl_gen_map_close (g);
   gen_key_strv (g, "args", o->argv);
   gen_key_strv (g, "env", env);
-  gen_key_str (g, "cwd", cwd);
-  gen_str (g, "capabilities");
+  json_gen_key_str (g, "cwd", cwd);
+  json_gen_str (g, "capabilities");
   yajl_gen_map_open (g);
   gen_key_caps (g, "bounding", caps);
   gen_key_caps (g, "effective", caps);
@@ -434,19 +407,19 @@ gen_process (yajl_gen g, const struct sandbox_opts *o, const struct husk_spec *d
       gen_key_caps (g, "ambient", caps);
     }
   yajl_gen_map_close (g);
-  gen_str (g, "rlimits");
+  json_gen_str (g, "rlimits");
   yajl_gen_array_open (g);
   for (size_t i = 0; i < def->process->n_rlimits; i++)
     {
       const struct husk_rlimit *r = &def->process->rlimits[i];
       yajl_gen_map_open (g);
-      gen_key_str (g, "type", spec_rlimit_name (r->resource));
-      gen_key_int (g, "hard", (long long) r->hard);
-      gen_key_int (g, "soft", (long long) r->soft);
+      json_gen_key_str (g, "type", spec_rlimit_name (r->resource));
+      json_gen_key_int (g, "hard", (long long) r->hard);
+      json_gen_key_int (g, "soft", (long long) r->soft);
       yajl_gen_map_close (g);
     }
   yajl_gen_array_close (g);
-  gen_key_bool (g, "noNewPrivileges", true);
+  json_gen_key_bool (g, "noNewPrivileges", true);
   yajl_gen_map_close (g);
 }
 
@@ -455,9 +428,9 @@ static void
 gen_mount (yajl_gen g, const char *dest, const char *type, const char *source, char *const *options)
 {
   yajl_gen_map_open (g);
-  gen_key_str (g, "destination", dest);
-  gen_key_str (g, "type", type);
-  gen_key_str (g, "source", source);
+  json_gen_key_str (g, "destination", dest);
+  json_gen_key_str (g, "type", type);
+  json_gen_key_str (g, "source", source);
   gen_key_strv (g, "options", options);
   yajl_gen_map_close (g);
 }
@@ -492,7 +465,7 @@ cwd_bound (const struct sandbox_opts *o)
 static void
 gen_mounts (yajl_gen g, const struct sandbox_opts *o, const struct husk_spec *def)
 {
-  gen_str (g, "mounts");
+  json_gen_str (g, "mounts");
   yajl_gen_array_open (g);
   if (o->rootfs == NULL)
     {
@@ -530,12 +503,12 @@ gen_mounts (yajl_gen g, const struct sandbox_opts *o, const struct husk_spec *de
 static void
 gen_mapping (yajl_gen g, const char *key, uint32_t container_id, uint32_t host_id)
 {
-  gen_str (g, key);
+  json_gen_str (g, key);
   yajl_gen_array_open (g);
   yajl_gen_map_open (g);
-  gen_key_int (g, "containerID", container_id);
-  gen_key_int (g, "hostID", host_id);
-  gen_key_int (g, "size", 1);
+  json_gen_key_int (g, "containerID", container_id);
+  json_gen_key_int (g, "hostID", host_id);
+  json_gen_key_int (g, "size", 1);
   yajl_gen_map_close (g);
   yajl_gen_array_close (g);
 }
@@ -543,41 +516,41 @@ gen_mapping (yajl_gen g, const char *key, uint32_t container_id, uint32_t host_i
 static void
 gen_resources (yajl_gen g, const struct sandbox_opts *o)
 {
-  gen_str (g, "resources");
+  json_gen_str (g, "resources");
   yajl_gen_map_open (g);
   if (!o->userns)
     {
       /* husk starts every container from deny-all; the rule keeps the config safe elsewhere.  */
-      gen_str (g, "devices");
+      json_gen_str (g, "devices");
       yajl_gen_array_open (g);
       yajl_gen_map_open (g);
-      gen_key_bool (g, "allow", false);
-      gen_key_str (g, "access", "rwm");
+      json_gen_key_bool (g, "allow", false);
+      json_gen_key_str (g, "access", "rwm");
       yajl_gen_map_close (g);
       yajl_gen_array_close (g);
     }
   if (o->memory > 0)
     {
-      gen_str (g, "memory");
+      json_gen_str (g, "memory");
       yajl_gen_map_open (g);
-      gen_key_int (g, "limit", o->memory);
+      json_gen_key_int (g, "limit", o->memory);
       if (o->memory_swap)
-        gen_key_int (g, "swap", o->memory); /* memory + swap: no swap on top of the limit */
+        json_gen_key_int (g, "swap", o->memory); /* memory + swap: no swap on top of the limit */
       yajl_gen_map_close (g);
     }
   if (o->cpu_quota > 0)
     {
-      gen_str (g, "cpu");
+      json_gen_str (g, "cpu");
       yajl_gen_map_open (g);
-      gen_key_int (g, "quota", o->cpu_quota);
-      gen_key_int (g, "period", (long long) o->cpu_period);
+      json_gen_key_int (g, "quota", o->cpu_quota);
+      json_gen_key_int (g, "period", (long long) o->cpu_period);
       yajl_gen_map_close (g);
     }
   if (o->pids > 0)
     {
-      gen_str (g, "pids");
+      json_gen_str (g, "pids");
       yajl_gen_map_open (g);
-      gen_key_int (g, "limit", o->pids);
+      json_gen_key_int (g, "limit", o->pids);
       yajl_gen_map_close (g);
     }
   yajl_gen_map_close (g);
@@ -589,7 +562,7 @@ gen_seccomp (yajl_gen g, const struct sandbox_opts *o, struct husk_err *err)
 {
   if (o->seccomp == SANDBOX_SECCOMP_UNCONFINED)
     return 0;
-  gen_str (g, "seccomp");
+  json_gen_str (g, "seccomp");
   if (o->seccomp == SANDBOX_SECCOMP_DEFAULT)
     {
       gen_seccomp_default (g);
@@ -622,7 +595,7 @@ gen_linux (yajl_gen g, const struct sandbox_opts *o, const struct husk_spec *def
   if (o->userns)
     namespaces[n++] = "user";
 
-  gen_str (g, "linux");
+  json_gen_str (g, "linux");
   yajl_gen_map_open (g);
   if (o->userns)
     {
@@ -633,13 +606,13 @@ gen_linux (yajl_gen g, const struct sandbox_opts *o, const struct husk_spec *def
     }
   gen_resources (g, o);
   if (o->cgroups_path != NULL)
-    gen_key_str (g, "cgroupsPath", o->cgroups_path);
-  gen_str (g, "namespaces");
+    json_gen_key_str (g, "cgroupsPath", o->cgroups_path);
+  json_gen_str (g, "namespaces");
   yajl_gen_array_open (g);
   for (size_t i = 0; namespaces[i] != NULL; i++)
     {
       yajl_gen_map_open (g);
-      gen_key_str (g, "type", namespaces[i]);
+      json_gen_key_str (g, "type", namespaces[i]);
       yajl_gen_map_close (g);
     }
   yajl_gen_array_close (g);
@@ -672,15 +645,15 @@ sandbox_config_json (const struct sandbox_opts *o, struct husk_err *err)
 
   g = new_gen ();
   yajl_gen_map_open (g);
-  gen_key_str (g, "ociVersion", "1.2.0");
+  json_gen_key_str (g, "ociVersion", "1.2.0");
   gen_process (g, o, def, cwd);
-  gen_str (g, "root");
+  json_gen_str (g, "root");
   yajl_gen_map_open (g);
-  gen_key_str (g, "path", o->rootfs != NULL ? o->rootfs : SANDBOX_HOST_ROOT);
-  gen_key_bool (g, "readonly", o->rootfs == NULL || o->readonly);
+  json_gen_key_str (g, "path", o->rootfs != NULL ? o->rootfs : SANDBOX_HOST_ROOT);
+  json_gen_key_bool (g, "readonly", o->rootfs == NULL || o->readonly);
   yajl_gen_map_close (g);
   if (o->hostname != NULL)
-    gen_key_str (g, "hostname", o->hostname);
+    json_gen_key_str (g, "hostname", o->hostname);
   gen_mounts (g, o, def);
   if (gen_linux (g, o, def, err) < 0)
     {

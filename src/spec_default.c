@@ -12,41 +12,14 @@
 #include "json_gen.h"
 #include "util.h"
 
-static void
-gen_string (yajl_gen g, const char *s)
-{
-  yajl_gen_string (g, (const unsigned char *) s, strlen (s));
-}
-
-static void
-gen_key_string (yajl_gen g, const char *key, const char *value)
-{
-  gen_string (g, key);
-  gen_string (g, value);
-}
-
-static void
-gen_key_int (yajl_gen g, const char *key, long long value)
-{
-  gen_string (g, key);
-  yajl_gen_integer (g, value);
-}
-
-static void
-gen_key_bool (yajl_gen g, const char *key, bool value)
-{
-  gen_string (g, key);
-  yajl_gen_bool (g, value);
-}
-
 /* "KEY": [ V... ] for the NULL-terminated V.  */
 static void
 gen_key_strv (yajl_gen g, const char *key, const char *const *v)
 {
-  gen_string (g, key);
+  json_gen_str (g, key);
   yajl_gen_array_open (g);
   for (; *v != NULL; v++)
-    gen_string (g, *v);
+    json_gen_str (g, *v);
   yajl_gen_array_close (g);
 }
 
@@ -67,34 +40,34 @@ gen_process (yajl_gen g)
     NULL,
   };
 
-  gen_string (g, "process");
+  json_gen_str (g, "process");
   yajl_gen_map_open (g);
   /* runc writes true here; husk writes false so that the default bundle runs without a terminal
    * and without --console-socket (e.g. from a script or a test).  */
-  gen_key_bool (g, "terminal", false);
-  gen_string (g, "user");
+  json_gen_key_bool (g, "terminal", false);
+  json_gen_str (g, "user");
   yajl_gen_map_open (g);
-  gen_key_int (g, "uid", 0);
-  gen_key_int (g, "gid", 0);
+  json_gen_key_int (g, "uid", 0);
+  json_gen_key_int (g, "gid", 0);
   yajl_gen_map_close (g);
   gen_key_strv (g, "args", args);
   gen_key_strv (g, "env", env);
-  gen_key_string (g, "cwd", "/");
-  gen_string (g, "capabilities");
+  json_gen_key_str (g, "cwd", "/");
+  json_gen_str (g, "capabilities");
   yajl_gen_map_open (g);
   gen_key_strv (g, "bounding", default_caps);
   gen_key_strv (g, "effective", default_caps);
   gen_key_strv (g, "permitted", default_caps);
   yajl_gen_map_close (g);
-  gen_string (g, "rlimits");
+  json_gen_str (g, "rlimits");
   yajl_gen_array_open (g);
   yajl_gen_map_open (g);
-  gen_key_string (g, "type", "RLIMIT_NOFILE");
-  gen_key_int (g, "hard", 1024);
-  gen_key_int (g, "soft", 1024);
+  json_gen_key_str (g, "type", "RLIMIT_NOFILE");
+  json_gen_key_int (g, "hard", 1024);
+  json_gen_key_int (g, "soft", 1024);
   yajl_gen_map_close (g);
   yajl_gen_array_close (g);
-  gen_key_bool (g, "noNewPrivileges", true);
+  json_gen_key_bool (g, "noNewPrivileges", true);
   yajl_gen_map_close (g);
 }
 
@@ -103,9 +76,9 @@ gen_mount (yajl_gen g, const char *destination, const char *type, const char *so
            const char *const *options)
 {
   yajl_gen_map_open (g);
-  gen_key_string (g, "destination", destination);
-  gen_key_string (g, "type", type);
-  gen_key_string (g, "source", source);
+  json_gen_key_str (g, "destination", destination);
+  json_gen_key_str (g, "type", type);
+  json_gen_key_str (g, "source", source);
   if (options != NULL)
     gen_key_strv (g, "options", options);
   yajl_gen_map_close (g);
@@ -131,7 +104,7 @@ gen_mounts (yajl_gen g, bool rootless)
   memcpy (pts_rootless, pts, sizeof pts);
   pts_rootless[ARRAY_SIZE (pts) - 2] = NULL;
 
-  gen_string (g, "mounts");
+  json_gen_str (g, "mounts");
   yajl_gen_array_open (g);
   gen_mount (g, "/proc", "proc", "proc", NULL);
   gen_mount (g, "/dev", "tmpfs", "tmpfs", dev);
@@ -152,12 +125,12 @@ gen_mounts (yajl_gen g, bool rootless)
 static void
 gen_mapping (yajl_gen g, const char *key, unsigned long host_id)
 {
-  gen_string (g, key);
+  json_gen_str (g, key);
   yajl_gen_array_open (g);
   yajl_gen_map_open (g);
-  gen_key_int (g, "containerID", 0);
-  gen_key_int (g, "hostID", (long long) host_id);
-  gen_key_int (g, "size", 1);
+  json_gen_key_int (g, "containerID", 0);
+  json_gen_key_int (g, "hostID", (long long) host_id);
+  json_gen_key_int (g, "size", 1);
   yajl_gen_map_close (g);
   yajl_gen_array_close (g);
 }
@@ -175,7 +148,7 @@ gen_linux (yajl_gen g, bool rootless)
   };
   const char *namespaces[] = { "pid", "network", "ipc", "uts", "mount", "cgroup", NULL, NULL };
 
-  gen_string (g, "linux");
+  json_gen_str (g, "linux");
   yajl_gen_map_open (g);
   if (rootless)
     {
@@ -193,23 +166,23 @@ gen_linux (yajl_gen g, bool rootless)
    * with runc (an unprivileged user has no cgroup to write).  */
   if (!rootless)
     {
-      gen_string (g, "resources");
+      json_gen_str (g, "resources");
       yajl_gen_map_open (g);
-      gen_string (g, "devices");
+      json_gen_str (g, "devices");
       yajl_gen_array_open (g);
       yajl_gen_map_open (g);
-      gen_key_bool (g, "allow", false);
-      gen_key_string (g, "access", "rwm");
+      json_gen_key_bool (g, "allow", false);
+      json_gen_key_str (g, "access", "rwm");
       yajl_gen_map_close (g);
       yajl_gen_array_close (g);
       yajl_gen_map_close (g);
     }
-  gen_string (g, "namespaces");
+  json_gen_str (g, "namespaces");
   yajl_gen_array_open (g);
   for (size_t i = 0; namespaces[i] != NULL; i++)
     {
       yajl_gen_map_open (g);
-      gen_key_string (g, "type", namespaces[i]);
+      json_gen_key_str (g, "type", namespaces[i]);
       yajl_gen_map_close (g);
     }
   yajl_gen_array_close (g);
@@ -228,14 +201,14 @@ spec_default_json (bool rootless)
   yajl_gen_config (g, yajl_gen_beautify, 1);
   yajl_gen_config (g, yajl_gen_indent_string, "\t");
   yajl_gen_map_open (g);
-  gen_key_string (g, "ociVersion", "1.2.0");
+  json_gen_key_str (g, "ociVersion", "1.2.0");
   gen_process (g);
-  gen_string (g, "root");
+  json_gen_str (g, "root");
   yajl_gen_map_open (g);
-  gen_key_string (g, "path", "rootfs");
-  gen_key_bool (g, "readonly", true);
+  json_gen_key_str (g, "path", "rootfs");
+  json_gen_key_bool (g, "readonly", true);
   yajl_gen_map_close (g);
-  gen_key_string (g, "hostname", "husk");
+  json_gen_key_str (g, "hostname", "husk");
   gen_mounts (g, rootless);
   gen_linux (g, rootless);
   yajl_gen_map_close (g);

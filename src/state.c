@@ -78,12 +78,6 @@ state_create (const char *root, const char *id, struct husk_err *err)
   return fd;
 }
 
-static void
-gen_str (yajl_gen g, const char *s)
-{
-  yajl_gen_string (g, (const unsigned char *) s, strlen (s));
-}
-
 int
 state_write (int dirfd, const struct husk_state *st, struct husk_err *err)
 {
@@ -93,42 +87,42 @@ state_write (int dirfd, const struct husk_state *st, struct husk_err *err)
   int fd, ret = -1;
 
   yajl_gen_map_open (g);
-  gen_str (g, "ociVersion");
-  gen_str (g, "1.2.0");
-  gen_str (g, "id");
-  gen_str (g, st->id);
-  gen_str (g, "status");
-  gen_str (g, st->status);
-  gen_str (g, "pid");
+  json_gen_str (g, "ociVersion");
+  json_gen_str (g, "1.2.0");
+  json_gen_str (g, "id");
+  json_gen_str (g, st->id);
+  json_gen_str (g, "status");
+  json_gen_str (g, st->status);
+  json_gen_str (g, "pid");
   yajl_gen_integer (g, st->pid);
-  gen_str (g, "bundle");
-  gen_str (g, st->bundle);
+  json_gen_str (g, "bundle");
+  json_gen_str (g, st->bundle);
   if (st->created != NULL)
     {
-      gen_str (g, "created");
-      gen_str (g, st->created);
+      json_gen_str (g, "created");
+      json_gen_str (g, st->created);
     }
-  gen_str (g, "annotations");
+  json_gen_str (g, "annotations");
   yajl_gen_map_open (g);
   if (st->spec != NULL)
     for (size_t i = 0; i < st->spec->n_annotations; i++)
       {
-        gen_str (g, st->spec->annotations[i].key);
-        gen_str (g, st->spec->annotations[i].value);
+        json_gen_str (g, st->spec->annotations[i].key);
+        json_gen_str (g, st->spec->annotations[i].value);
       }
   yajl_gen_map_close (g);
   /* husk's own fields, used by later commands; runtime.md allows more than the required ones.  */
-  gen_str (g, "husk.startTime");
+  json_gen_str (g, "husk.startTime");
   yajl_gen_integer (g, (long long) st->start_time);
   if (st->cgroup_path != NULL)
     {
-      gen_str (g, "husk.cgroupPath");
-      gen_str (g, st->cgroup_path);
+      json_gen_str (g, "husk.cgroupPath");
+      json_gen_str (g, st->cgroup_path);
     }
   if (st->cgroup_made_top != NULL)
     {
-      gen_str (g, "husk.cgroupMadeTop");
-      gen_str (g, st->cgroup_made_top);
+      json_gen_str (g, "husk.cgroupMadeTop");
+      json_gen_str (g, st->cgroup_made_top);
     }
   yajl_gen_map_close (g);
   yajl_gen_get_buf (g, &buf, &len);
@@ -377,28 +371,28 @@ state_rec_json (const struct husk_state_rec *rec, const char *status, bool prett
       yajl_gen_config (g, yajl_gen_indent_string, "  ");
     }
   yajl_gen_map_open (g);
-  gen_str (g, "ociVersion");
-  gen_str (g, "1.2.0");
-  gen_str (g, "id");
-  gen_str (g, rec->id);
-  gen_str (g, "status");
-  gen_str (g, status);
-  gen_str (g, "pid");
+  json_gen_str (g, "ociVersion");
+  json_gen_str (g, "1.2.0");
+  json_gen_str (g, "id");
+  json_gen_str (g, rec->id);
+  json_gen_str (g, "status");
+  json_gen_str (g, status);
+  json_gen_str (g, "pid");
   yajl_gen_integer (g, strcmp (status, "stopped") == 0 ? 0 : rec->pid);
-  gen_str (g, "bundle");
-  gen_str (g, rec->bundle);
-  gen_str (g, "annotations");
+  json_gen_str (g, "bundle");
+  json_gen_str (g, rec->bundle);
+  json_gen_str (g, "annotations");
   yajl_gen_map_open (g);
   for (size_t i = 0; i < rec->n_annotations; i++)
     {
-      gen_str (g, rec->annotations[i].key);
-      gen_str (g, rec->annotations[i].value);
+      json_gen_str (g, rec->annotations[i].key);
+      json_gen_str (g, rec->annotations[i].value);
     }
   yajl_gen_map_close (g);
   if (rec->created != NULL)
     {
-      gen_str (g, "created");
-      gen_str (g, rec->created);
+      json_gen_str (g, "created");
+      json_gen_str (g, rec->created);
     }
   yajl_gen_map_close (g);
   return json_gen_finish (g);

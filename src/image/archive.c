@@ -349,12 +349,6 @@ write_json_blob (int blobs_fd, const char *text, struct digest *out, struct husk
   return write_new_file (blobs_fd, out->hex, text, strlen (text), err);
 }
 
-static void
-gen_str (yajl_gen g, const char *s)
-{
-  yajl_gen_string (g, (const unsigned char *) s, strlen (s));
-}
-
 /* Emit a descriptor object {mediaType, digest, size[, annotations{ref.name}]} into G.  */
 static void
 gen_desc (yajl_gen g, const char *mt, const struct digest *d, uint64_t size, const char *ref)
@@ -363,18 +357,18 @@ gen_desc (yajl_gen g, const char *mt, const struct digest *d, uint64_t size, con
 
   snprintf (digest, sizeof digest, "sha256:%s", d->hex);
   yajl_gen_map_open (g);
-  gen_str (g, "mediaType");
-  gen_str (g, mt);
-  gen_str (g, "digest");
-  gen_str (g, digest);
-  gen_str (g, "size");
+  json_gen_str (g, "mediaType");
+  json_gen_str (g, mt);
+  json_gen_str (g, "digest");
+  json_gen_str (g, digest);
+  json_gen_str (g, "size");
   yajl_gen_integer (g, (long long) size);
   if (ref != NULL)
     {
-      gen_str (g, "annotations");
+      json_gen_str (g, "annotations");
       yajl_gen_map_open (g);
-      gen_str (g, ANNOTATION_REF_NAME);
-      gen_str (g, ref);
+      json_gen_str (g, ANNOTATION_REF_NAME);
+      json_gen_str (g, ref);
       yajl_gen_map_close (g);
     }
   yajl_gen_map_close (g);
@@ -429,10 +423,10 @@ docker_image (struct stage *st, struct sj *c, yajl_val v, int blobs_fd, yajl_gen
     return -1;
   g = yajl_gen_alloc (NULL);
   yajl_gen_map_open (g);
-  gen_str (g, "schemaVersion");
+  json_gen_str (g, "schemaVersion");
   yajl_gen_integer (g, 2);
-  gen_str (g, "mediaType");
-  gen_str (g, MT_DOCKER_MANIFEST);
+  json_gen_str (g, "mediaType");
+  json_gen_str (g, MT_DOCKER_MANIFEST);
   size_t mark = sj_push_key (c, "Config");
   f = stage_take (st, c, blobs_fd, config_name);
   sj_pop (c, mark);
@@ -441,9 +435,9 @@ docker_image (struct stage *st, struct sj *c, yajl_val v, int blobs_fd, yajl_gen
       yajl_gen_free (g);
       return -1;
     }
-  gen_str (g, "config");
+  json_gen_str (g, "config");
   gen_desc (g, MT_DOCKER_CONFIG, &f->digest, f->size, NULL);
-  gen_str (g, "layers");
+  json_gen_str (g, "layers");
   yajl_gen_array_open (g);
   mark = sj_push_key (c, "Layers");
   for (size_t i = 0; i < n_layers; i++)
@@ -511,11 +505,11 @@ docker_convert (struct stage *st, struct husk_err *err)
     return husk_err_prefix (err, "%s", st->name);
   index = yajl_gen_alloc (NULL);
   yajl_gen_map_open (index);
-  gen_str (index, "schemaVersion");
+  json_gen_str (index, "schemaVersion");
   yajl_gen_integer (index, 2);
-  gen_str (index, "mediaType");
-  gen_str (index, MT_OCI_INDEX);
-  gen_str (index, "manifests");
+  json_gen_str (index, "mediaType");
+  json_gen_str (index, MT_OCI_INDEX);
+  json_gen_str (index, "manifests");
   yajl_gen_array_open (index);
   if (sj_array (&c, root) < 0)
     goto out;

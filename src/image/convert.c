@@ -14,16 +14,10 @@
 #define DEFAULT_PATH "PATH=/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin"
 
 static void
-gen_str (yajl_gen g, const char *s)
-{
-  yajl_gen_string (g, (const unsigned char *) s, strlen (s));
-}
-
-static void
 gen_strv (yajl_gen g, char *const *v)
 {
   for (size_t i = 0; v != NULL && v[i] != NULL; i++)
-    gen_str (g, v[i]);
+    json_gen_str (g, v[i]);
 }
 
 static bool
@@ -41,43 +35,43 @@ static void
 gen_process (yajl_gen g, yajl_val dflt, const struct image_config *cfg, const struct image_user *user)
 {
   yajl_gen_map_open (g);
-  gen_str (g, "terminal");
+  json_gen_str (g, "terminal");
   yajl_gen_bool (g, 0);
-  gen_str (g, "user");
+  json_gen_str (g, "user");
   yajl_gen_map_open (g);
-  gen_str (g, "uid");
+  json_gen_str (g, "uid");
   yajl_gen_integer (g, user != NULL ? user->uid : 0);
-  gen_str (g, "gid");
+  json_gen_str (g, "gid");
   yajl_gen_integer (g, user != NULL ? user->gid : 0);
   if (user != NULL && user->n_additional_gids > 0)
     {
-      gen_str (g, "additionalGids");
+      json_gen_str (g, "additionalGids");
       yajl_gen_array_open (g);
       for (size_t i = 0; i < user->n_additional_gids; i++)
         yajl_gen_integer (g, user->additional_gids[i]);
       yajl_gen_array_close (g);
     }
   yajl_gen_map_close (g);
-  gen_str (g, "args");
+  json_gen_str (g, "args");
   yajl_gen_array_open (g);
   gen_strv (g, cfg->entrypoint);
   gen_strv (g, cfg->cmd);
   yajl_gen_array_close (g);
-  gen_str (g, "env");
+  json_gen_str (g, "env");
   yajl_gen_array_open (g);
   if (!env_has_path (cfg->env))
-    gen_str (g, DEFAULT_PATH);
+    json_gen_str (g, DEFAULT_PATH);
   gen_strv (g, cfg->env);
   yajl_gen_array_close (g);
-  gen_str (g, "cwd");
-  gen_str (g, cfg->working_dir != NULL && cfg->working_dir[0] != '\0' ? cfg->working_dir : "/");
+  json_gen_str (g, "cwd");
+  json_gen_str (g, cfg->working_dir != NULL && cfg->working_dir[0] != '\0' ? cfg->working_dir : "/");
   for (size_t i = 0; dflt != NULL && YAJL_IS_OBJECT (dflt) && i < dflt->u.object.len; i++)
     {
       const char *k = dflt->u.object.keys[i];
       if (strcmp (k, "terminal") == 0 || strcmp (k, "user") == 0 || strcmp (k, "args") == 0
           || strcmp (k, "env") == 0 || strcmp (k, "cwd") == 0)
         continue;
-      gen_str (g, k);
+      json_gen_str (g, k);
       json_gen_value (g, dflt->u.object.values[i]);
     }
   yajl_gen_map_close (g);
@@ -92,8 +86,8 @@ annotation (yajl_gen g, const struct image_config *cfg, const char *key, const c
       return;
   if (value == NULL || value[0] == '\0')
     return;
-  gen_str (g, key);
-  gen_str (g, value);
+  json_gen_str (g, key);
+  json_gen_str (g, value);
 }
 
 static void
@@ -117,8 +111,8 @@ gen_annotations (yajl_gen g, const struct image_config *cfg)
   annotation (g, cfg, "org.opencontainers.image.exposedPorts", ports);
   for (size_t i = 0; cfg->label_keys != NULL && cfg->label_keys[i] != NULL; i++)
     {
-      gen_str (g, cfg->label_keys[i]);
-      gen_str (g, cfg->label_values[i]);
+      json_gen_str (g, cfg->label_keys[i]);
+      json_gen_str (g, cfg->label_values[i]);
     }
   yajl_gen_map_close (g);
 }
@@ -151,22 +145,22 @@ convert_config (const struct image_config *cfg, const struct image_user *user, s
       yajl_val v = root->u.object.values[i];
       if (strcmp (k, "annotations") == 0)
         continue;
-      gen_str (g, k);
+      json_gen_str (g, k);
       if (strcmp (k, "process") == 0)
         gen_process (g, v, cfg, user);
       else if (strcmp (k, "root") == 0)
         {
           yajl_gen_map_open (g);
-          gen_str (g, "path");
-          gen_str (g, "rootfs");
-          gen_str (g, "readonly");
+          json_gen_str (g, "path");
+          json_gen_str (g, "rootfs");
+          json_gen_str (g, "readonly");
           yajl_gen_bool (g, 0);
           yajl_gen_map_close (g);
         }
       else
         json_gen_value (g, v);
     }
-  gen_str (g, "annotations");
+  json_gen_str (g, "annotations");
   gen_annotations (g, cfg);
   yajl_gen_map_close (g);
   yajl_tree_free (root);

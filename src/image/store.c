@@ -86,18 +86,12 @@ write_atomic (int dirfd, const char *name, const char *text, struct husk_err *er
 }
 
 static void
-gen_str (yajl_gen g, const char *s)
-{
-  yajl_gen_string (g, (const unsigned char *) s, strlen (s));
-}
-
-static void
 gen_digest (yajl_gen g, const struct digest *d)
 {
   char buf[80];
 
   snprintf (buf, sizeof buf, "sha256:%s", d->hex);
-  gen_str (g, buf);
+  json_gen_str (g, buf);
 }
 
 /* ---- layers ---------------------------------------------------------------------------------- */
@@ -135,18 +129,18 @@ layer_json (const struct digest *chain, const struct digest *diff_id, const stru
 
   yajl_gen_config (g, yajl_gen_beautify, 1);
   yajl_gen_map_open (g);
-  gen_str (g, "chain_id");
+  json_gen_str (g, "chain_id");
   gen_digest (g, chain);
-  gen_str (g, "diff_id");
+  json_gen_str (g, "diff_id");
   gen_digest (g, diff_id);
-  gen_str (g, "parent");
+  json_gen_str (g, "parent");
   if (parent != NULL)
     gen_digest (g, parent);
   else
     yajl_gen_null (g);
-  gen_str (g, "size");
+  json_gen_str (g, "size");
   yajl_gen_integer (g, (long long) bytes);
-  gen_str (g, "entries");
+  json_gen_str (g, "entries");
   yajl_gen_integer (g, (long long) entries);
   yajl_gen_map_close (g);
   return json_gen_finish (g);
@@ -235,11 +229,11 @@ store_record_image (struct image_store *s, const struct digest *manifest, const 
 
   yajl_gen_config (g, yajl_gen_beautify, 1);
   yajl_gen_map_open (g);
-  gen_str (g, "digest");
+  json_gen_str (g, "digest");
   gen_digest (g, manifest);
-  gen_str (g, "ref");
+  json_gen_str (g, "ref");
   if (ref != NULL)
-    gen_str (g, ref);
+    json_gen_str (g, ref);
   else
     {
       /* Keep the ref an earlier unpack of the same image recorded.  */
@@ -247,21 +241,21 @@ store_record_image (struct image_store *s, const struct digest *manifest, const 
       yajl_val root = old != NULL ? yajl_tree_parse (old, NULL, 0) : NULL;
       yajl_val r = root != NULL ? sj_get (root, "ref") : NULL;
       if (r != NULL && YAJL_IS_STRING (r))
-        gen_str (g, YAJL_GET_STRING (r));
+        json_gen_str (g, YAJL_GET_STRING (r));
       else
         yajl_gen_null (g);
       yajl_tree_free (root);
     }
-  gen_str (g, "source");
-  gen_str (g, source);
-  gen_str (g, "platform");
-  gen_str (g, platform);
-  gen_str (g, "config");
+  json_gen_str (g, "source");
+  json_gen_str (g, source);
+  json_gen_str (g, "platform");
+  json_gen_str (g, platform);
+  json_gen_str (g, "config");
   gen_digest (g, config);
-  gen_str (g, "layers");
+  json_gen_str (g, "layers");
   yajl_gen_array_open (g);
   for (size_t i = 0; i < n; i++)
-    gen_str (g, chains[i].hex);
+    json_gen_str (g, chains[i].hex);
   yajl_gen_array_close (g);
   yajl_gen_map_close (g);
   json = json_gen_finish (g);
@@ -281,9 +275,9 @@ store_record_bundle (struct image_store *s, const char *bundle, const struct dig
   g = yajl_gen_alloc (NULL);
   yajl_gen_config (g, yajl_gen_beautify, 1);
   yajl_gen_map_open (g);
-  gen_str (g, "bundle");
-  gen_str (g, bundle);
-  gen_str (g, "image");
+  json_gen_str (g, "bundle");
+  json_gen_str (g, bundle);
+  json_gen_str (g, "image");
   gen_digest (g, manifest);
   yajl_gen_map_close (g);
   json = json_gen_finish (g);
@@ -543,22 +537,22 @@ list_images (struct image_store *s, bool json)
       if (json)
         {
           yajl_gen_map_open (g);
-          gen_str (g, "digest");
-          gen_str (g, str_or (v, "digest", ""));
-          gen_str (g, "ref");
+          json_gen_str (g, "digest");
+          json_gen_str (g, str_or (v, "digest", ""));
+          json_gen_str (g, "ref");
           if (str_or (v, "ref", NULL) != NULL)
-            gen_str (g, str_or (v, "ref", NULL));
+            json_gen_str (g, str_or (v, "ref", NULL));
           else
             yajl_gen_null (g);
-          gen_str (g, "platform");
-          gen_str (g, str_or (v, "platform", ""));
-          gen_str (g, "layers");
+          json_gen_str (g, "platform");
+          json_gen_str (g, str_or (v, "platform", ""));
+          json_gen_str (g, "layers");
           yajl_gen_array_open (g);
           for (size_t j = 0; j < n; j++)
             if (YAJL_IS_STRING (a->u.array.values[j]))
-              gen_str (g, YAJL_GET_STRING (a->u.array.values[j]));
+              json_gen_str (g, YAJL_GET_STRING (a->u.array.values[j]));
           yajl_gen_array_close (g);
-          gen_str (g, "size");
+          json_gen_str (g, "size");
           yajl_gen_integer (g, (long long) size);
           yajl_gen_map_close (g);
         }
@@ -607,13 +601,13 @@ list_layers (struct image_store *s, bool json)
       if (json)
         {
           yajl_gen_map_open (g);
-          gen_str (g, "chain_id");
-          gen_str (g, str_or (v, "chain_id", ""));
-          gen_str (g, "diff_id");
-          gen_str (g, str_or (v, "diff_id", ""));
-          gen_str (g, "size");
+          json_gen_str (g, "chain_id");
+          json_gen_str (g, str_or (v, "chain_id", ""));
+          json_gen_str (g, "diff_id");
+          json_gen_str (g, str_or (v, "diff_id", ""));
+          json_gen_str (g, "size");
           yajl_gen_integer (g, (long long) size);
-          gen_str (g, "in_use");
+          json_gen_str (g, "in_use");
           yajl_gen_bool (g, hexset_has (&used, names[i]));
           yajl_gen_map_close (g);
         }

@@ -225,15 +225,13 @@ rootfs_record (const char *store, const struct digest *manifest, const struct di
 
   yajl_gen_config (g, yajl_gen_beautify, 1);
   yajl_gen_map_open (g);
-  yajl_gen_string (g, (const unsigned char *) "store", 5);
-  yajl_gen_string (g, (const unsigned char *) store, strlen (store));
-  yajl_gen_string (g, (const unsigned char *) "image", 5);
+  json_gen_key_str (g, "store", store);
   snprintf (buf, sizeof buf, "sha256:%s", manifest->hex);
-  yajl_gen_string (g, (const unsigned char *) buf, strlen (buf));
-  yajl_gen_string (g, (const unsigned char *) "layers", 6);
+  json_gen_key_str (g, "image", buf);
+  json_gen_str (g, "layers");
   yajl_gen_array_open (g);
   for (size_t i = 0; i < n; i++)
-    yajl_gen_string (g, (const unsigned char *) chains[i].hex, DIGEST_HEX_LEN);
+    json_gen_str (g, chains[i].hex);
   yajl_gen_array_close (g);
   yajl_gen_map_close (g);
   return json_gen_finish (g);
